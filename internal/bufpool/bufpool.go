@@ -1,0 +1,36 @@
+// Package bufpool recycles the fixed-size chunks that carry body bytes
+// between a session's goroutines (backend exchange -> HTTP/2 writer, HTTP/2
+// reader -> exchange). A chunk has exactly one owner at a time: whoever
+// holds the pointer; ownership moves with it and the last owner frees it.
+package bufpool
+
+import "sync"
+
+// ChunkSize is the capacity of every chunk: one maximal default HTTP/2
+// DATA frame.
+const ChunkSize = 16 << 10
+
+// Chunk is a pooled byte buffer. B holds the data; Off is how much of it
+// the consumer already used.
+type Chunk struct {
+	B   []byte
+	Off int
+}
+
+var pool = sync.Pool{New: func() any { return &Chunk{B: make([]byte, 0, ChunkSize)} }}
+
+// Get returns an empty chunk.
+func Get() *Chunk {
+	c := pool.Get().(*Chunk)
+	c.B, c.Off = c.B[:0], 0
+	return c
+}
+
+// Free returns the chunk to the pool; the caller must not use it again.
+func (c *Chunk) Free() { pool.Put(c) }
+
+// Unread returns the bytes not yet consumed.
+func (c *Chunk) Unread() []byte { return c.B[c.Off:] }
+
+// Room returns how many more bytes fit.
+func (c *Chunk) Room() int { return cap(c.B) - len(c.B) }

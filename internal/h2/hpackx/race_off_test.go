@@ -1,0 +1,5 @@
+//go:build !race
+
+package hpackx
+
+const raceEnabled = false

@@ -1,0 +1,134 @@
+package h2
+
+import (
+	"time"
+
+	"github.com/sluice-proxy/sluice/internal/h2/frame"
+)
+
+// Reap reasons (metric labels of sluice_h2_streams_reaped_total).
+const (
+	ReapIdle        = "idle_timeout"
+	ReapWindowStall = "window_stall"
+	ReapStallBudget = "stall_budget" // a window stall that dribbled some progress (subset of window_stall)
+)
+
+// NextDeadline returns when Tick must next run (zero: no timer needed).
+func (c *Conn) NextDeadline() time.Time {
+	var d time.Time
+	earliest := func(t time.Time) {
+		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
+	}
+	if len(c.settingsSentAt) > 0 {
+		earliest(c.settingsSentAt[0].Add(c.cfg.SettingsAckTimeout))
+	}
+	idle := c.cfg.StreamIdleTimeout
+	for _, s := range c.streams {
+		earliest(s.lastActivity.Add(idle))
+		if !s.stalledSince.IsZero() {
+			earliest(s.stalledSince.Add(idle))
+		}
+	}
+	return d
+}
+
+// Tick runs the timers: the SETTINGS acknowledgement deadline and the
+// per-stream reapers. It returns an error when the connection must end.
+// Running it from the driver's timer (not only on reads) is what reaps
+// the streams of a peer that went completely silent.
+func (c *Conn) Tick() error {
+	if c.state == connClosed {
+		c.deliverClosed()
+		return ErrClosed
+	}
+	c.t = c.now()
+	if len(c.settingsSentAt) > 0 && c.t.Sub(c.settingsSentAt[0]) >= c.cfg.SettingsAckTimeout {
+		// RFC 9113 6.5.3.
+		return c.fail(connErr(frame.SettingsTimeout, "settings_ack_timeout"))
+	}
+	if err := c.reap(); err != nil {
+		return c.fail(err)
+	}
+	c.deliverClosed()
+	return nil
+}
+
+// reap resets streams that made no progress for the stream idle timeout
+// (DESIGN.md 3.6): bidirectional silence (slow multiplex: the connection
+// timer resets on every frame, so without this a peer could hold every
+// stream slot), or a send window stalled without 16 KiB of progress
+// (WINDOW_UPDATE drip). Reaped streams get RST_STREAM(CANCEL), which
+// counts against the emitted-reset cap like any reset we send.
+func (c *Conn) reap() error {
+	idle := c.cfg.StreamIdleTimeout
+	var victims []*Stream
+	for _, s := range c.streams {
+		if s.sendq.len > 0 && min(s.sendWindow, c.sendWindow) <= 0 {
+			c.markStall(s)
+		}
+		switch {
+		case !s.stalledSince.IsZero() && c.t.Sub(s.stalledSince) >= idle:
+			s.reapReason = ReapWindowStall
+		case c.t.Sub(s.lastActivity) >= idle:
+			s.reapReason = ReapIdle
+		default:
+			continue
+		}
+		victims = append(victims, s)
+	}
+	for _, s := range victims {
+		c.obs.Reaped(s.reapReason)
+		if s.reapReason == ReapWindowStall && s.stallProgress > 0 {
+			c.obs.Reaped(ReapStallBudget)
+		}
+		if err := c.reset(s.id, s, frame.Cancel); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// StartDrain begins a graceful shutdown (RFC 9113 6.8, DESIGN.md 3.9): a
+// first GOAWAY with the largest stream id tells the peer to stop opening
+// streams while everything in flight still completes. The final GOAWAY,
+// with the real last stream id, follows once the streams have drained.
+// It is a no-op when a drain already began: only one initial GOAWAY.
+func (c *Conn) StartDrain() {
+	if c.drainStage > 0 || c.state == connClosed {
+		return
+	}
+	c.t = c.now()
+	c.drainStage = 1
+	c.writeGoAway(frame.MaxStreamID, frame.NoError, nil)
+	c.drainStep()
+}
+
+// Draining reports whether StartDrain was called.
+func (c *Conn) Draining() bool { return c.drainStage > 0 }
+
+// drainStep sends the final GOAWAY once no stream is left.
+func (c *Conn) drainStep() {
+	if c.drainStage != 1 || len(c.streams) > 0 {
+		return
+	}
+	c.drainStage = 2
+	c.writeGoAway(c.lastPeer, frame.NoError, nil)
+	c.closeAfter = true
+}
+
+// GoAway ends the connection now with a final GOAWAY(code); open streams
+// are closed.
+func (c *Conn) GoAway(code ErrCode, debug []byte) {
+	if c.state == connClosed {
+		return
+	}
+	c.t = c.now()
+	c.writeGoAway(c.lastPeer, code, debug)
+	c.drainStage = 2
+	c.closeAfter = true
+	c.state = connClosed
+	c.abortStreams(code)
+	c.deliverClosed()
+}

@@ -1,0 +1,242 @@
+// Package listener runs the accept loops: it enforces connection limits at
+// accept, performs TLS handshakes (bounded by the request timeout), detects
+// the protocol (ALPN on https listeners, the h2c prior-knowledge preface on
+// http listeners) and hands each connection to a session.
+package listener
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-proxy/sluice/internal/session"
+)
+
+// Options configure a listener.
+type Options struct {
+	Env              *session.Env
+	TLS              *tls.Config // nil for plaintext listeners
+	H2C              bool        // plaintext: serve the h2c prior-knowledge preface
+	MaxConnections   int         // 0 = unlimited
+	MaxPerIP         int         // 0 = off
+	HandshakeTimeout time.Duration
+	// Classify turns a TLS handshake error into a metric reason; nil = "error".
+	Classify func(error) string
+	// Identity builds the TLS identity of a handshaken connection; nil = no
+	// coalescing checks.
+	Identity func(*tls.Conn) *session.TLSInfo
+	Log      *slog.Logger
+}
+
+// Listener accepts connections on one address.
+type Listener struct {
+	ln     net.Listener
+	opts   Options
+	active atomic.Int64
+	closed atomic.Bool
+
+	mu    sync.Mutex
+	perIP map[string]int
+
+	done chan struct{}
+}
+
+// New wraps an already bound listener (bound here or inherited from a
+// previous process during an upgrade).
+func New(ln net.Listener, o Options) *Listener {
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = 10 * time.Second
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return &Listener{ln: ln, opts: o, perIP: map[string]int{}, done: make(chan struct{})}
+}
+
+// Addr returns the bound address.
+func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
+
+// Raw returns the underlying listener (for handing it to a new process).
+func (l *Listener) Raw() net.Listener { return l.ln }
+
+// Env returns the sessions' environment.
+func (l *Listener) Env() *session.Env { return l.opts.Env }
+
+// Serve accepts until Close. Temporary accept errors (out of file
+// descriptors) back off instead of spinning.
+func (l *Listener) Serve() error {
+	defer close(l.done)
+	var backoff time.Duration
+	for {
+		c, err := l.ln.Accept()
+		if err != nil {
+			if l.closed.Load() || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			if backoff == 0 {
+				backoff = 5 * time.Millisecond
+			} else if backoff *= 2; backoff > time.Second {
+				backoff = time.Second
+			}
+			l.opts.Log.Warn("accept failed", "listener", l.opts.Env.Listener, "err", err, "retry_in", backoff)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		l.opts.Env.LMetrics.Accepted.Inc()
+		ip := remoteIP(c)
+		if reason := l.admit(ip); reason != "" {
+			// Excess connections are closed at once: rejecting must cost
+			// less than accepting, or a flood starves the loop.
+			l.opts.Env.LMetrics.Rejected(reason)
+			if tc, ok := c.(*net.TCPConn); ok {
+				tc.SetLinger(0)
+			}
+			c.Close()
+			continue
+		}
+		go l.handle(c, ip)
+	}
+}
+
+// admit applies the connection limits; it returns the reason for a refusal
+// or "".
+func (l *Listener) admit(ip string) string {
+	if m := l.opts.MaxConnections; m > 0 && l.active.Load() >= int64(m) {
+		return "max_connections"
+	}
+	if l.opts.MaxPerIP > 0 {
+		l.mu.Lock()
+		if l.perIP[ip] >= l.opts.MaxPerIP {
+			l.mu.Unlock()
+			return "max_connections_per_ip"
+		}
+		l.perIP[ip]++
+		l.mu.Unlock()
+	}
+	l.active.Add(1)
+	return ""
+}
+
+func (l *Listener) release(ip string) {
+	l.active.Add(-1)
+	if l.opts.MaxPerIP > 0 {
+		l.mu.Lock()
+		if n := l.perIP[ip] - 1; n > 0 {
+			l.perIP[ip] = n
+		} else {
+			delete(l.perIP, ip)
+		}
+		l.mu.Unlock()
+	}
+}
+
+// Active returns the number of open connections.
+func (l *Listener) Active() int64 { return l.active.Load() }
+
+// Close stops accepting; open sessions continue (Env().Drain ends them).
+func (l *Listener) Close() error {
+	l.closed.Store(true)
+	err := l.ln.Close()
+	<-l.done
+	return err
+}
+
+func (l *Listener) handle(c net.Conn, ip string) {
+	defer l.release(ip)
+	env := l.opts.Env
+	info := session.ConnInfo{Conn: c, ClientIP: []byte(ip), Client: c.RemoteAddr().String()}
+	if l.opts.TLS != nil {
+		tc := tls.Server(c, l.opts.TLS)
+		ctx, cancel := context.WithTimeout(context.Background(), l.opts.HandshakeTimeout)
+		err := tc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			reason := "error"
+			if l.opts.Classify != nil {
+				reason = l.opts.Classify(err)
+			}
+			env.LMetrics.TLSHandshakeFailed(reason)
+			c.Close()
+			return
+		}
+		info.Conn = tc
+		if l.opts.Identity != nil {
+			info.TLS = l.opts.Identity(tc)
+		} else {
+			cs := tc.ConnectionState()
+			info.TLS = &session.TLSInfo{Version: tls.VersionName(cs.Version), Cipher: tls.CipherSuiteName(cs.CipherSuite), SNI: cs.ServerName}
+		}
+		if tc.ConnectionState().NegotiatedProtocol == "h2" {
+			env.ServeH2(info, nil)
+			return
+		}
+		env.ServeH1(info, nil)
+		return
+	}
+	if !l.opts.H2C {
+		env.ServeH1(info, nil)
+		return
+	}
+	initial, isH2, err := detectPreface(c, env.Limits.RequestTimeout)
+	if err != nil {
+		c.Close()
+		return
+	}
+	if isH2 {
+		env.ServeH2(info, initial)
+		return
+	}
+	env.ServeH1(info, initial)
+}
+
+// prefacePrefix is the HTTP/2 client preface (RFC 9113 3.4).
+var prefacePrefix = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+
+// detectPreface reads until the first bytes either match the whole h2c
+// prior-knowledge preface or differ from it. It returns what it read so the
+// session can parse it. Upgrade: h2c (RFC 7540 3.2) is deliberately not
+// supported: it lets a request smuggle a protocol switch past proxies.
+func detectPreface(c net.Conn, timeout time.Duration) ([]byte, bool, error) {
+	buf := make([]byte, 0, 4096)
+	c.SetReadDeadline(time.Now().Add(timeout))
+	defer c.SetReadDeadline(time.Time{})
+	for {
+		n, err := c.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		k := min(len(buf), len(prefacePrefix))
+		if !bytes.Equal(buf[:k], prefacePrefix[:k]) {
+			return buf, false, nil
+		}
+		if k == len(prefacePrefix) {
+			return buf, true, nil
+		}
+		if err != nil {
+			if n == 0 && len(buf) == 0 && err == io.EOF {
+				return nil, false, err
+			}
+			if len(buf) > 0 {
+				return buf, false, nil
+			}
+			return nil, false, err
+		}
+	}
+}
+
+func remoteIP(c net.Conn) string {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.IP.String()
+	}
+	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+	if err != nil {
+		return c.RemoteAddr().String()
+	}
+	return host
+}

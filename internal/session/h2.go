@@ -1,0 +1,775 @@
+package session
+
+import (
+	"errors"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sluice-proxy/sluice/internal/accesslog"
+	"github.com/sluice-proxy/sluice/internal/backend"
+	"github.com/sluice-proxy/sluice/internal/bufpool"
+	"github.com/sluice-proxy/sluice/internal/h1"
+	"github.com/sluice-proxy/sluice/internal/h2"
+	"github.com/sluice-proxy/sluice/internal/h2/frame"
+)
+
+// h2Session serves one HTTP/2 client connection.
+//
+// Goroutines: serve (the owner) alone touches the engine, the streams'
+// owner fields and the session's counters; reader reads the socket into
+// two rotating buffers and posts them; each linked stream runs one
+// exchange goroutine. Everything reaches the owner through the mailbox.
+type h2Session struct {
+	env  *Env
+	info ConnInfo
+	nc   net.Conn
+	id   uint64
+	conn *h2.Conn
+	mb   *mailbox
+
+	free   chan *readBuf // the reader's empty buffers (2)
+	events []event
+
+	pending  []*h2Stream // opened in the current read batch, not linked yet
+	waiting  []*h2Stream // exchanges blocked on response credit
+	live     int         // session streams not yet released
+	exchRuns sync.WaitGroup
+
+	start        time.Time
+	firstRequest bool // a request has been linked: the idle timeout replaces the request timeout
+	drainAt      time.Time
+	readErr      error
+	timer        *time.Timer
+	timerAt      time.Time
+	stopped      bool
+
+	obs *h2Observer
+}
+
+type readBuf struct{ b []byte }
+
+const readBufSize = 16 << 10
+
+var readBufs = sync.Pool{New: func() any { return &readBuf{b: make([]byte, readBufSize)} }}
+
+// ServeH2 serves an HTTP/2 connection until it ends. initial holds bytes
+// already read (the h2c preface, from protocol detection).
+func (e *Env) ServeH2(info ConnInfo, initial []byte) {
+	s := &h2Session{env: e, info: info, nc: info.Conn, id: sessionIDs.Add(1), mb: newMailbox(), start: e.Now()}
+	if !e.sessions.add(s) {
+		info.Conn.Close()
+		return
+	}
+	defer e.sessions.remove(s)
+	e.LMetrics.ActiveH2.Inc()
+	defer e.LMetrics.ActiveH2.Dec()
+	e.Metrics.H2ConnsActive.Inc()
+	defer e.Metrics.H2ConnsActive.Dec()
+	s.obs = e.h2Observer()
+	cfg := e.Limits.H2.Config
+	cfg.Role = h2.Server
+	s.conn = h2.NewConn(cfg, s, s.obs, e.Now)
+	s.conn.SetScheduler(e.Limits.H2.Scheduler)
+	s.serve(initial)
+}
+
+func (s *h2Session) drain() { s.mb.post(event{kind: evDrain}) }
+func (s *h2Session) kill()  { s.mb.post(event{kind: evKill}) }
+
+func (s *h2Session) serve(initial []byte) {
+	defer s.shutdown()
+	s.conn.Start()
+	if len(initial) > 0 {
+		if err := s.conn.Feed(initial); err != nil {
+			s.flushAndClose()
+			return
+		}
+	}
+	s.free = make(chan *readBuf, 2)
+	s.free <- readBufs.Get().(*readBuf)
+	s.free <- readBufs.Get().(*readBuf)
+	go s.reader()
+	s.timer = time.NewTimer(time.Hour)
+	defer s.timer.Stop()
+	for {
+		s.linkPending()
+		if !s.write() {
+			return
+		}
+		if s.conn.ShouldClose() {
+			s.flushAndClose()
+			return
+		}
+		if !s.wait() {
+			return
+		}
+	}
+}
+
+// wait blocks until events arrive or a deadline passes, then handles them.
+// It reports false when the session must end now.
+func (s *h2Session) wait() bool {
+	now := s.env.Now()
+	deadline := s.nextDeadline(now)
+	if !deadline.IsZero() && !deadline.After(now) {
+		return s.onTimer(now)
+	}
+	if deadline != s.timerAt {
+		s.timerAt = deadline
+		d := time.Hour
+		if !deadline.IsZero() {
+			d = deadline.Sub(now)
+		}
+		s.timer.Reset(d)
+	}
+	select {
+	case <-s.mb.wake:
+	case <-s.timer.C:
+		s.timerAt = time.Time{}
+		if !s.onTimer(s.env.Now()) {
+			return false
+		}
+	}
+	s.events = s.mb.take(s.events)
+	for i := range s.events {
+		if !s.handle(&s.events[i]) {
+			return false
+		}
+		s.events[i] = event{}
+	}
+	return true
+}
+
+// nextDeadline: the engine's timers, the connection idle timeout (never
+// reset by control frames) and the drain deadline.
+func (s *h2Session) nextDeadline(now time.Time) time.Time {
+	d := s.conn.NextDeadline()
+	earliest := func(t time.Time) {
+		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
+	}
+	if s.live == 0 {
+		if !s.firstRequest {
+			earliest(s.start.Add(s.env.Limits.RequestTimeout))
+		} else {
+			earliest(s.lastActivity().Add(s.env.Limits.FrontTimeout))
+		}
+	}
+	if !s.drainAt.IsZero() && s.env.Limits.H2.GracefulShutdownDeadline > 0 {
+		earliest(s.drainAt.Add(s.env.Limits.H2.GracefulShutdownDeadline))
+	}
+	return d
+}
+
+func (s *h2Session) lastActivity() time.Time {
+	if la := s.conn.LastActivity(); la.After(s.start) {
+		return la
+	}
+	return s.start
+}
+
+func (s *h2Session) onTimer(now time.Time) bool {
+	if !s.drainAt.IsZero() && s.env.Limits.H2.GracefulShutdownDeadline > 0 &&
+		!now.Before(s.drainAt.Add(s.env.Limits.H2.GracefulShutdownDeadline)) {
+		// The drain deadline: force-close what is left.
+		s.env.Log.Warn("drain deadline reached, closing", "session", s.id, "proto", "h2", "peer", s.info.Client, "streams", s.conn.ActiveStreams())
+		s.conn.GoAway(frame.NoError, nil)
+		s.flushAndClose()
+		return false
+	}
+	if s.live == 0 {
+		limit := s.env.Limits.FrontTimeout
+		since := s.lastActivity()
+		if !s.firstRequest {
+			limit, since = s.env.Limits.RequestTimeout, s.start
+		}
+		if now.Sub(since) >= limit {
+			s.conn.GoAway(frame.NoError, nil)
+			s.flushAndClose()
+			return false
+		}
+	}
+	if err := s.conn.Tick(); err != nil {
+		s.flushAndClose()
+		return false
+	}
+	return true
+}
+
+// handle processes one mailbox event; false ends the session.
+func (s *h2Session) handle(e *event) bool {
+	switch e.kind {
+	case evRead:
+		if e.n > 0 {
+			s.env.LMetrics.BytesIn.Add(float64(e.n))
+			err := s.conn.Feed(e.buf.b[:e.n])
+			s.free <- e.buf
+			if err != nil {
+				s.flushAndClose()
+				return false
+			}
+		} else {
+			s.free <- e.buf
+		}
+		if e.err != nil {
+			// The peer closed or the socket failed: nothing more can be
+			// read, and the peer is not waiting for answers.
+			s.readErr = e.err
+			s.conn.Close()
+			return false
+		}
+	case evStream:
+		if e.gen == e.st.gen {
+			s.onExchangeOutput(e.st)
+		}
+	case evCredit:
+		if e.gen == e.st.gen && e.st.body != nil {
+			n := e.st.body.takeCredit()
+			s.conn.Consume(e.st.hs, n)
+		}
+	case evDrain:
+		if s.drainAt.IsZero() {
+			s.drainAt = s.env.Now()
+			s.conn.StartDrain()
+		}
+	case evKill:
+		s.nc.Close()
+		s.conn.Close()
+		return false
+	}
+	return true
+}
+
+// write runs a scheduler pass and writes its output; false: the socket
+// failed.
+func (s *h2Session) write() bool {
+	for {
+		s.conn.Produce()
+		s.wakeWriters()
+		out := s.conn.Pending()
+		if len(out) == 0 {
+			return true
+		}
+		s.nc.SetWriteDeadline(s.env.Now().Add(s.env.Limits.FrontTimeout))
+		n, err := s.nc.Write(out)
+		s.env.LMetrics.BytesOut.Add(float64(n))
+		s.conn.Written(n)
+		if err != nil {
+			s.conn.Close()
+			return false
+		}
+	}
+}
+
+// flushAndClose writes what is pending (GOAWAY, close_notify) and closes:
+// the write side first, so queued bytes reach the peer.
+func (s *h2Session) flushAndClose() {
+	if out := s.conn.Pending(); len(out) > 0 {
+		s.nc.SetWriteDeadline(s.env.Now().Add(time.Second))
+		n, _ := s.nc.Write(out)
+		s.conn.Written(n)
+	}
+	if cw, ok := s.nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	s.nc.Close()
+}
+
+// reader moves socket bytes to the owner, one buffer at a time.
+func (s *h2Session) reader() {
+	for {
+		b, ok := <-s.free
+		if !ok {
+			return
+		}
+		n, err := s.nc.Read(b.b)
+		if !s.mb.post(event{kind: evRead, buf: b, n: n, err: err}) {
+			readBufs.Put(b)
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// shutdown runs when serve returns: it stops the reader, cancels every
+// exchange, waits for them and logs their streams, so nothing outlives the
+// session.
+func (s *h2Session) shutdown() {
+	s.nc.Close()
+	s.conn.Close() // every open stream closes: OnClosed abandons its exchange
+	for _, st := range s.pending {
+		if st != nil {
+			st.inPending = false
+			s.abandon(st)
+			s.maybeRelease(st)
+		}
+	}
+	s.pending = s.pending[:0]
+	s.exchRuns.Wait()
+	for _, e := range s.mb.close() {
+		switch e.kind {
+		case evRead:
+			readBufs.Put(e.buf)
+		case evStream:
+			if e.gen == e.st.gen {
+				s.onExchangeOutput(e.st)
+			}
+		}
+	}
+	if s.free != nil {
+		close(s.free)
+		for b := range s.free {
+			readBufs.Put(b)
+		}
+	}
+	s.closeLog()
+}
+
+func (s *h2Session) closeLog() {
+	// DESIGN.md 3.10: live streams at close -> error; idle after a GOAWAY
+	// exchange -> warn; idle otherwise is routine for a client that
+	// simply went away, logged at debug.
+	log := s.env.Log
+	switch {
+	case s.live > 0:
+		log.Error("h2 session closed with live streams", "session", s.id, "proto", "h2", "peer", s.info.Client, "streams", s.live)
+	default:
+		peerGA, _ := s.conn.PeerGoingAway()
+		if s.conn.GoingAway() || peerGA {
+			log.Debug("h2 session closed after GOAWAY", "session", s.id, "proto", "h2", "peer", s.info.Client)
+		}
+	}
+}
+
+// The engine's callbacks (owner goroutine).
+
+func (s *h2Session) OnRequest(hs *h2.Stream, req *h2.Request) {
+	st := s.newStream(hs)
+	s.live++
+	s.firstRequest = true
+	s.env.Metrics.H2StreamsActive.Inc()
+	env := s.env
+	st.rec = accesslog.Record{Start: env.Now(), Stream: uint32(hs.ID()), FrontProto: "h2"}
+
+	// Copy the request out of the decoder's storage.
+	st.store = appendReq(st.store[:0], req)
+	store := st.store
+	off := 0
+	take := func(n int) []byte { b := store[off : off+n : off+n]; off += n; return b }
+	method, scheme, authority, path := take(len(req.Method)), take(len(req.Scheme)), take(len(req.Authority)), take(len(req.Path))
+	st.fields = st.fields[:0]
+	for i := range req.Fields {
+		f := &req.Fields[i]
+		name := take(len(f.Name))
+		st.fields = append(st.fields, h1.Field{Name: name, Value: take(len(f.Value)), Kind: h1.ClassifyName(name)})
+	}
+	st.rec.Method, st.rec.Authority, st.rec.Path = method, authority, path
+	st.headMethod = string(method) == "HEAD"
+
+	if string(method) == "CONNECT" {
+		// CONNECT tunnels are not proxied: refuse cleanly (RFC 9110 9.3.6).
+		s.answer(st, 405, accesslog.MsgBadRequest, nil)
+		return
+	}
+	if t := s.info.TLS; t != nil && t.Allows != nil {
+		if ok, coalesced := t.Allows(authority); !ok {
+			env.Metrics.Misdirected()
+			s.answer(st, 421, accesslog.MsgMisdirected, nil)
+			return
+		} else if coalesced {
+			env.Metrics.H2CoalescingOK.Inc()
+		}
+	}
+	cl, ok := env.Routes.Load().Match(authority, stripQuery(path))
+	if !ok {
+		s.answer(st, 404, accesslog.MsgNoRoute, nil)
+		return
+	}
+	st.cl = cl
+	st.rec.Cluster = cl.ID
+	st.breq = backend.Request{
+		Method: method, Scheme: scheme, Authority: authority, Path: path,
+		Fields: st.fields, ContentLength: req.ContentLength, HasBody: !req.EndStream,
+		TETrailers: req.TETrailers, ClientIP: s.info.ClientIP, FrontProto: "h2",
+		Cancel: &st.cancel,
+	}
+	if req.EndStream && req.ContentLength < 0 {
+		st.breq.ContentLength = -1
+	}
+	if st.breq.HasBody {
+		st.body = newBodyPipe(st)
+	}
+	st.pendingLink = true
+	st.inPending = true
+	s.pending = append(s.pending, st)
+}
+
+// appendReq copies the request's pseudo-fields and fields into one slab, in
+// the order OnRequest takes them back.
+func appendReq(b []byte, req *h2.Request) []byte {
+	b = append(b, req.Method...)
+	b = append(b, req.Scheme...)
+	b = append(b, req.Authority...)
+	b = append(b, req.Path...)
+	for i := range req.Fields {
+		b = append(b, req.Fields[i].Name...)
+		b = append(b, req.Fields[i].Value...)
+	}
+	return b
+}
+
+func (s *h2Session) OnResponse(*h2.Stream, *h2.Response) {}
+
+func (s *h2Session) OnData(hs *h2.Stream, p []byte, end bool) {
+	st, _ := hs.App.(*h2Stream)
+	if st == nil || st.body == nil || !st.body.push(p, end) {
+		// Nobody will read these bytes: give the window back at once.
+		s.conn.Consume(hs, len(p))
+	}
+	if st != nil {
+		st.rec.BytesIn += int64(len(p))
+	}
+}
+
+func (s *h2Session) OnTrailers(hs *h2.Stream, fields []h2.Field) {
+	st, _ := hs.App.(*h2Stream)
+	if st != nil && st.body != nil {
+		st.body.setTrailers(fields)
+	}
+}
+
+func (s *h2Session) OnGoAway(last h2.StreamID, code h2.ErrCode, debug []byte) {}
+
+// OnClosed: the engine is done with hs. A stream whose exchange still runs
+// was reset (by the client, a reaper or a connection error): abandon the
+// backend side at once.
+func (s *h2Session) OnClosed(hs *h2.Stream) {
+	st, _ := hs.App.(*h2Stream)
+	hs.App = nil
+	s.conn.Release(hs)
+	if st == nil {
+		return
+	}
+	st.hs = nil
+	if code := hs.CloseCode(); code != frame.NoError {
+		if st.rec.ResetCode == "" {
+			st.rec.ResetCode = code.String()
+		}
+		if st.rec.Message == "" {
+			switch {
+			case hs.ReapReason() == h2.ReapIdle:
+				st.rec.Message = accesslog.MsgH2IdleTimeout
+			case hs.ReapReason() == h2.ReapWindowStall:
+				st.rec.Message = accesslog.MsgH2WindowStall
+			case hs.ResetByPeer():
+				st.rec.Message = accesslog.MsgClientReset
+			}
+		}
+	}
+	if !st.finished {
+		s.abandon(st)
+	}
+	s.maybeRelease(st)
+}
+
+// abandon stops a stream's exchange: the client side is gone.
+func (s *h2Session) abandon(st *h2Stream) {
+	if st.pendingLink {
+		st.pendingLink = false
+		st.finished = true // never linked: no backend request at all
+	}
+	st.cancel.Cancel()
+	if st.body != nil {
+		st.body.abort()
+	}
+	st.mu.Lock()
+	st.gone = true
+	st.cond.Broadcast()
+	st.mu.Unlock()
+}
+
+// linkPending starts the exchanges of streams opened in the last read
+// batch. Deferring this to the end of the batch is a Rapid Reset defence:
+// a stream reset in the same batch never reaches a backend.
+func (s *h2Session) linkPending() {
+	for i, st := range s.pending {
+		s.pending[i] = nil
+		st.inPending = false
+		if !st.pendingLink {
+			s.maybeRelease(st) // reset within its batch: never linked
+			continue
+		}
+		st.pendingLink = false
+		st.running = true
+		s.firstRequest = true
+		s.exchRuns.Add(1)
+		go func() {
+			defer s.exchRuns.Done()
+			st.run(s.env.timeouts())
+		}()
+	}
+	s.pending = s.pending[:0]
+}
+
+// onExchangeOutput moves what an exchange produced into the engine.
+func (s *h2Session) onExchangeOutput(st *h2Stream) {
+	st.mu.Lock()
+	st.notified = false
+	infos := st.infos
+	head := st.head
+	st.head = nil
+	chunks := st.chunks
+	st.chunks = st.chunks[len(st.chunks):]
+	trailers := st.trailers
+	st.trailers = nil
+	done := st.done
+	var err error
+	var res backend.Result
+	if done {
+		err, res = st.err, st.res
+	}
+	st.mu.Unlock()
+
+	hs := st.hs
+	if hs == nil {
+		for _, ch := range chunks {
+			ch.Free()
+		}
+		st.mu.Lock()
+		st.infos = st.infos[:0]
+		st.outstanding = 0
+		st.mu.Unlock()
+	} else {
+		for i := range infos {
+			s.conn.WriteResponse(hs, infos[i].status, infos[i].fields, false)
+		}
+		if head != nil {
+			noBody := head.noBody || st.headMethod
+			end := done && err == nil && len(chunks) == 0 && trailers == nil
+			st.status = head.status
+			st.answered = true
+			s.conn.WriteResponse(hs, head.status, head.fields, end || noBody && done && err == nil)
+		}
+		for _, ch := range chunks {
+			if st.headMethod {
+				ch.Free()
+				continue
+			}
+			s.conn.QueueData(hs, ch)
+		}
+		if trailers != nil {
+			s.conn.WriteTrailers(hs, toH2Fields(trailers))
+		}
+		st.mu.Lock()
+		st.infos = st.infos[:0]
+		if st.outstanding > 0 && !st.inWaiting {
+			st.inWaiting = true
+			s.waiting = append(s.waiting, st)
+		}
+		st.mu.Unlock()
+	}
+	if done {
+		s.exchangeDone(st, err, &res)
+	}
+}
+
+// exchangeDone ends a stream's backend side: answer or reset on error,
+// END_STREAM otherwise, then log.
+func (s *h2Session) exchangeDone(st *h2Stream, err error, res *backend.Result) {
+	st.running = false
+	st.finished = true
+	if st.body != nil {
+		n := st.body.close()
+		s.conn.Consume(st.hs, n)
+	}
+	rec := &st.rec
+	rec.Status = st.status
+	rec.BackendConn, rec.TimeToFirst, rec.Retries = res.ConnectTime, res.TTFB, res.Retries
+	rec.BytesOut = res.BytesOut
+	if res.Backend != nil {
+		rec.Backend = res.Backend.ID
+		rec.BackProto = "http/1.1"
+	}
+	hs := st.hs
+	if err != nil {
+		var be *backend.Error
+		switch {
+		case errors.Is(err, backend.ErrClientGone) || hs == nil:
+			if rec.Message == "" {
+				rec.Message = accesslog.MsgClientAborted
+			}
+		case !st.answered && errors.As(err, &be):
+			rec.Status = be.Status
+			s.answer(st, be.Status, be.Message, st.cl)
+			return
+		default:
+			// The response started and cannot complete: reset the stream
+			// so the client knows it is truncated.
+			if errors.As(err, &be) {
+				rec.Message = be.Message
+			} else if rec.Message == "" {
+				rec.Message = accesslog.MsgBackendReset
+			}
+			s.conn.Reset(hs, frame.InternalError)
+		}
+	} else if hs != nil && !hs.Closed() {
+		s.conn.EndStream(hs)
+	}
+	s.logStream(st)
+	s.maybeRelease(st)
+}
+
+// answer sends a default answer on st and finishes it.
+func (s *h2Session) answer(st *h2Stream, status int, msg string, cl *backend.Cluster) {
+	st.rec.Status, st.rec.Message = status, msg
+	st.status = status
+	st.finished = true
+	s.env.Metrics.DefaultAnswer(status, msg)
+	if hs := st.hs; hs != nil && !hs.Closed() {
+		body := answerBody(cl, status)
+		var num [20]byte
+		fields := [...]h2.Field{
+			{Name: hdrContentType, Value: valTextHTML},
+			{Name: hdrCacheControl, Value: valNoStore},
+			{Name: hdrContentLength, Value: strconv.AppendInt(num[:0], int64(len(body)), 10)},
+		}
+		if st.headMethod {
+			s.conn.WriteResponse(hs, status, fields[:], true)
+		} else {
+			s.conn.WriteResponse(hs, status, fields[:], false)
+			for len(body) > 0 {
+				ch := bufpool.Get()
+				n := min(ch.Room(), len(body))
+				ch.B = append(ch.B, body[:n]...)
+				body = body[n:]
+				s.conn.QueueData(hs, ch)
+			}
+			s.conn.EndStream(hs)
+		}
+		st.answered = true
+		st.rec.BytesOut = int64(len(answerBody(cl, status)))
+		if st.body != nil {
+			// The request body is not wanted: discard it as it comes.
+			n := st.body.close()
+			s.conn.Consume(hs, n)
+		}
+	}
+	s.logStream(st)
+	s.maybeRelease(st)
+}
+
+var (
+	hdrContentType   = []byte("content-type")
+	hdrCacheControl  = []byte("cache-control")
+	hdrContentLength = []byte("content-length")
+	valTextHTML      = []byte("text/html; charset=utf-8")
+	valNoStore       = []byte("no-store")
+)
+
+func toH2Fields(fs []h1.Field) []h2.Field {
+	out := make([]h2.Field, len(fs))
+	for i := range fs {
+		out[i] = h2.Field{Name: fs[i].Name, Value: fs[i].Value}
+	}
+	return out
+}
+
+func (s *h2Session) logStream(st *h2Stream) {
+	env := s.env
+	rec := &st.rec
+	rec.Total = env.Now().Sub(rec.Start)
+	clusterID := ""
+	if st.cl != nil {
+		clusterID = st.cl.ID
+	}
+	env.Metrics.Requests(env.Listener, clusterID).Observe(rec.Status, rec.Total)
+	if env.AccessLog != nil {
+		rec.Session = s.id
+		rec.Listener = env.Listener
+		rec.Client = s.info.Client
+		if t := s.info.TLS; t != nil {
+			rec.TLSVersion, rec.TLSCipher, rec.SNI = t.Version, t.Cipher, t.SNI
+		}
+		env.AccessLog.Log(rec)
+	}
+}
+
+// maybeRelease frees a stream once both the engine and the exchange are
+// done with it.
+//
+// Invariant (DESIGN.md 4.3): a stream is never released while anything
+// still refers to it: the engine (hs), a running exchange, the pending
+// link list or the waiting-writers list.
+func (s *h2Session) maybeRelease(st *h2Stream) {
+	if st.hs != nil || !st.finished || st.running || st.inPending {
+		return
+	}
+	if st.inWaiting {
+		for i, w := range s.waiting {
+			if w == st {
+				s.waiting = append(s.waiting[:i], s.waiting[i+1:]...)
+				break
+			}
+		}
+		st.inWaiting = false
+	}
+	if st.body != nil {
+		st.body = nil
+	}
+	s.live--
+	s.env.Metrics.H2StreamsActive.Dec()
+	st.reset()
+	streamPool.Put(st)
+}
+
+var streamPool = sync.Pool{New: func() any {
+	st := &h2Stream{}
+	st.cond.L = &st.mu
+	return st
+}}
+
+func (s *h2Session) newStream(hs *h2.Stream) *h2Stream {
+	st := streamPool.Get().(*h2Stream)
+	st.sess = s
+	st.hs = hs
+	st.id = hs.ID()
+	hs.App = st
+	return st
+}
+
+// wakeWriters recomputes, after a write pass, how many response bytes each
+// stream still holds in sluice, and lets exchanges blocked on that credit
+// continue once the engine has sent enough.
+func (s *h2Session) wakeWriters() {
+	keep := s.waiting[:0]
+	for _, st := range s.waiting {
+		queued := 0
+		if st.hs != nil {
+			queued = st.hs.Queued()
+		}
+		st.mu.Lock()
+		buffered := 0
+		for _, ch := range st.chunks {
+			buffered += len(ch.B)
+		}
+		st.outstanding = queued + buffered
+		if st.outstanding < maxOutstanding/2 || st.gone || st.hs == nil {
+			st.cond.Broadcast()
+		}
+		if st.outstanding > 0 && !st.gone && st.hs != nil {
+			keep = append(keep, st)
+		} else {
+			st.inWaiting = false
+		}
+		st.mu.Unlock()
+	}
+	for i := len(keep); i < len(s.waiting); i++ {
+		s.waiting[i] = nil
+	}
+	s.waiting = keep
+}

@@ -1,0 +1,217 @@
+// Package state holds the live routing state: the clusters, their backends
+// and each listener's routing table, built from a validated config and
+// replaced atomically on every change.
+//
+// A change builds a complete new snapshot beside the current one and then
+// publishes it with one atomic store per listener table, so a request sees
+// the old routing or the new, never a mix. Backends keep their identity
+// (pool, counters, health) across snapshots when their cluster and address
+// are unchanged; removed backends are retired: they take no new requests
+// and their in-flight requests finish.
+package state
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sluice-proxy/sluice/internal/backend"
+	"github.com/sluice-proxy/sluice/internal/config"
+	"github.com/sluice-proxy/sluice/internal/metrics"
+	"github.com/sluice-proxy/sluice/internal/router"
+	"github.com/sluice-proxy/sluice/internal/session"
+)
+
+// Snapshot is one immutable version of the routing state.
+type Snapshot struct {
+	Config   *config.Config
+	Clusters map[string]*backend.Cluster
+	Routes   map[string]*session.Routes // by listener address
+	Version  uint64
+}
+
+// State is the live state of one process.
+type State struct {
+	mu       sync.Mutex // serializes changes; readers never take it
+	cur      atomic.Pointer[Snapshot]
+	backends map[backendKey]*backend.Backend
+	routes   map[string]*atomic.Pointer[session.Routes]
+	metrics  *metrics.Metrics
+}
+
+type backendKey struct{ cluster, address string }
+
+// New returns an empty state.
+func New(m *metrics.Metrics) *State {
+	if m == nil {
+		m = metrics.New()
+	}
+	return &State{backends: map[backendKey]*backend.Backend{}, routes: map[string]*atomic.Pointer[session.Routes]{}, metrics: m}
+}
+
+// Current returns the current snapshot (nil before the first Apply).
+func (s *State) Current() *Snapshot { return s.cur.Load() }
+
+// RoutesFor returns the pointer a listener's sessions load their routing
+// table from. It exists before the listener's first Apply so sessions can
+// be wired up front.
+func (s *State) RoutesFor(listener string) *atomic.Pointer[session.Routes] {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.routesPtr(listener)
+}
+
+func (s *State) routesPtr(listener string) *atomic.Pointer[session.Routes] {
+	p := s.routes[listener]
+	if p == nil {
+		p = new(atomic.Pointer[session.Routes])
+		s.routes[listener] = p
+	}
+	return p
+}
+
+// Apply makes cfg (already validated) the live state. On error nothing
+// changes.
+func (s *State) Apply(cfg *config.Config) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	clusters := make(map[string]*backend.Cluster, len(cfg.Clusters))
+	keep := map[backendKey]*backend.Backend{}
+	var fresh []*backend.Backend
+	for _, cc := range cfg.Clusters {
+		policy, err := backend.ParsePolicy(cc.LoadBalancing)
+		if err != nil {
+			return fmt.Errorf("cluster %s: %w", cc.ID, err)
+		}
+		answers, err := loadAnswers(cc.Answers)
+		if err != nil {
+			return fmt.Errorf("cluster %s: %w", cc.ID, err)
+		}
+		bs := make([]*backend.Backend, 0, len(cc.Backends))
+		for _, bc := range cc.Backends {
+			k := backendKey{cc.ID, bc.Address}
+			b := s.backends[k]
+			if b == nil || b.ID != backendID(bc) {
+				b = backend.NewBackend(cc.ID, backendID(bc), bc.Address, bc.Weight, backend.Options{
+					MaxIdle:     cc.MaxIdleConnections,
+					IdleTimeout: cc.IdleConnectionTimeout,
+					BackoffMin:  cc.HealthBackoffMin,
+					BackoffMax:  cc.HealthBackoffMax,
+					Metrics:     s.metrics,
+				})
+				fresh = append(fresh, b)
+			} else {
+				b.SetWeight(bc.Weight)
+			}
+			keep[k] = b
+			bs = append(bs, b)
+		}
+		clusters[cc.ID] = backend.NewCluster(cc.ID, backend.ClusterOptions{
+			Policy:         policy,
+			ConnectRetries: cc.ConnectRetries,
+			Answers:        answers,
+			Metrics:        s.metrics,
+		}, bs)
+	}
+
+	// Routing tables, one per listener.
+	rules := map[string][]router.Rule[*backend.Cluster]{}
+	for _, l := range cfg.Listeners {
+		rules[l.Address] = nil
+	}
+	for _, cc := range cfg.Clusters {
+		for _, f := range cc.Frontends {
+			pt, err := router.ParsePathType(f.PathType)
+			if err != nil {
+				return fmt.Errorf("cluster %s: %w", cc.ID, err)
+			}
+			rules[f.Address] = append(rules[f.Address], router.Rule[*backend.Cluster]{
+				Hostname: f.Hostname, Path: f.Path, PathType: pt, Target: clusters[cc.ID],
+			})
+		}
+	}
+	tables := make(map[string]*session.Routes, len(rules))
+	for addr, rs := range rules {
+		t, err := router.Build(rs)
+		if err != nil {
+			return fmt.Errorf("listener %s: %w", addr, err)
+		}
+		tables[addr] = t
+	}
+
+	// Publish. From here on nothing can fail.
+	prev := s.cur.Load()
+	snap := &Snapshot{Config: cfg, Clusters: clusters, Routes: tables}
+	if prev != nil {
+		snap.Version = prev.Version + 1
+	}
+	for addr, t := range tables {
+		s.routesPtr(addr).Store(t)
+	}
+	for addr, p := range s.routes {
+		if _, ok := tables[addr]; !ok {
+			p.Store(nil)
+		}
+	}
+	s.cur.Store(snap)
+	for k, b := range s.backends {
+		if keep[k] != b {
+			b.Retire()
+			s.metrics.ForgetBackend(b.Cluster, b.ID)
+		}
+	}
+	s.backends = keep
+	_ = fresh
+	return nil
+}
+
+// Close closes every backend's idle connections.
+func (s *State) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.backends {
+		b.Close()
+	}
+}
+
+// Backends lists every live backend, sorted by cluster and id.
+func (s *State) Backends() []*backend.Backend {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*backend.Backend, 0, len(s.backends))
+	for _, b := range s.backends {
+		out = append(out, b)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Cluster != out[j].Cluster {
+			return out[i].Cluster < out[j].Cluster
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+func backendID(b *config.Backend) string {
+	if b.ID != "" {
+		return b.ID
+	}
+	return b.Address
+}
+
+// loadAnswers converts a cluster's custom answers (file contents, read by
+// the config loader) to the form sessions use.
+func loadAnswers(contents map[int]string) (map[int][]byte, error) {
+	if len(contents) == 0 {
+		return nil, nil
+	}
+	out := make(map[int][]byte, len(contents))
+	for code, body := range contents {
+		if code < 400 || code > 599 {
+			return nil, fmt.Errorf("answer %d: not an error status", code)
+		}
+		out[code] = []byte(body)
+	}
+	return out, nil
+}
