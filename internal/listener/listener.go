@@ -29,10 +29,11 @@ type Options struct {
 	HandshakeTimeout time.Duration
 	// Classify turns a TLS handshake error into a metric reason; nil = "error".
 	Classify func(error) string
-	// Identity builds the TLS identity of a handshaken connection; nil = no
-	// coalescing checks.
-	Identity func(*tls.Conn) *session.TLSInfo
-	Log      *slog.Logger
+	// Handshake runs the TLS handshake and returns the connection's TLS
+	// identity (SNI, certificate names for the coalescing check); nil =
+	// a plain handshake without coalescing checks.
+	Handshake func(context.Context, *tls.Conn) (*session.TLSInfo, error)
+	Log       *slog.Logger
 }
 
 // Listener accepts connections on one address.
@@ -155,8 +156,16 @@ func (l *Listener) handle(c net.Conn, ip string) {
 	info := session.ConnInfo{Conn: c, ClientIP: []byte(ip), Client: c.RemoteAddr().String()}
 	if l.opts.TLS != nil {
 		tc := tls.Server(c, l.opts.TLS)
+		// The request timeout bounds the handshake too: a slow loris can
+		// stall in TLS as well as in HTTP.
 		ctx, cancel := context.WithTimeout(context.Background(), l.opts.HandshakeTimeout)
-		err := tc.HandshakeContext(ctx)
+		var ti *session.TLSInfo
+		var err error
+		if l.opts.Handshake != nil {
+			ti, err = l.opts.Handshake(ctx, tc)
+		} else {
+			err = tc.HandshakeContext(ctx)
+		}
 		cancel()
 		if err != nil {
 			reason := "error"
@@ -168,11 +177,10 @@ func (l *Listener) handle(c net.Conn, ip string) {
 			return
 		}
 		info.Conn = tc
-		if l.opts.Identity != nil {
-			info.TLS = l.opts.Identity(tc)
-		} else {
+		info.TLS = ti
+		if ti == nil {
 			cs := tc.ConnectionState()
-			info.TLS = &session.TLSInfo{Version: tls.VersionName(cs.Version), Cipher: tls.CipherSuiteName(cs.CipherSuite), SNI: cs.ServerName}
+			info.TLS = &session.TLSInfo{Version: tls.VersionName(cs.Version), Cipher: tls.CipherSuiteName(cs.CipherSuite), SNI: cs.ServerName, H2Allowed: true}
 		}
 		if tc.ConnectionState().NegotiatedProtocol == "h2" {
 			env.ServeH2(info, nil)

@@ -22,6 +22,7 @@ import (
 	"github.com/sluice-proxy/sluice/internal/metrics"
 	"github.com/sluice-proxy/sluice/internal/session"
 	"github.com/sluice-proxy/sluice/internal/state"
+	"github.com/sluice-proxy/sluice/internal/tlsstore"
 )
 
 // Options tune a server beyond its config.
@@ -41,12 +42,13 @@ type Server struct {
 	AccessLog *accesslog.Logger
 	Log       *slog.Logger
 
-	mu        sync.Mutex
-	listeners map[string]*listener.Listener
-	serving   sync.WaitGroup
-	metricsLn net.Listener
-	metricsHS *http.Server
-	stopped   bool
+	mu         sync.Mutex
+	listeners  map[string]*listener.Listener
+	certStores map[string]*tlsstore.Store
+	serving    sync.WaitGroup
+	metricsLn  net.Listener
+	metricsHS  *http.Server
+	stopped    bool
 }
 
 // Start binds every listener of cfg and starts serving.
@@ -64,7 +66,7 @@ func Start(cfg *config.Config, o Options) (*Server, error) {
 			return nil, fmt.Errorf("access_log: %w", err)
 		}
 	}
-	s := &Server{Config: cfg, State: state.New(m), Metrics: m, AccessLog: al, Log: log, listeners: map[string]*listener.Listener{}}
+	s := &Server{Config: cfg, State: state.New(m), Metrics: m, AccessLog: al, Log: log, listeners: map[string]*listener.Listener{}, certStores: map[string]*tlsstore.Store{}}
 	if err := s.State.Apply(cfg); err != nil {
 		return nil, err
 	}
@@ -129,11 +131,14 @@ func (s *Server) newListener(lc *config.Listener, ln net.Listener) (*listener.Li
 		Log:              s.Log,
 	}
 	if lc.Protocol == "https" {
-		tc, err := tlsConfigFor(s.Config, lc)
+		store, tc, err := tlsConfigFor(s.Config, lc)
 		if err != nil {
 			return nil, err
 		}
+		s.certStores[lc.Address] = store
 		opts.TLS = tc
+		opts.Handshake = tlsHandshake
+		opts.Classify = func(err error) string { return tlsstore.ClassifyHandshakeError(err).String() }
 	}
 	return listener.New(ln, opts), nil
 }
@@ -269,35 +274,61 @@ func (s *Server) Kill() {
 
 var errNoCert = errors.New("https listener without any certificate (set certificate/key on the listener or on a frontend)")
 
-// tlsConfigFor loads the certificates an https listener serves: its own
-// default certificate and those of the frontends on it.
-func tlsConfigFor(cfg *config.Config, lc *config.Listener) (*tls.Config, error) {
-	var certs []tls.Certificate
+// tlsConfigFor builds an https listener's certificate store (its default
+// certificate and those of the frontends on it) and TLS config.
+func tlsConfigFor(cfg *config.Config, lc *config.Listener) (*tlsstore.Store, *tls.Config, error) {
+	store := tlsstore.NewStore()
 	if lc.Certificate != "" {
-		c, err := tls.LoadX509KeyPair(lc.Certificate, lc.Key)
+		c, err := store.AddFiles(lc.Certificate, lc.Key, lc.CertificateChain)
 		if err != nil {
-			return nil, err
+			return nil, nil, fmt.Errorf("certificate %s: %w", lc.Certificate, err)
 		}
-		certs = append(certs, c)
+		if err := store.SetDefault(c); err != nil {
+			return nil, nil, err
+		}
 	}
 	for _, cc := range cfg.Clusters {
 		for _, f := range cc.Frontends {
 			if f.Address != lc.Address || f.Certificate == "" {
 				continue
 			}
-			c, err := tls.LoadX509KeyPair(f.Certificate, f.Key)
-			if err != nil {
-				return nil, err
+			if _, err := store.AddFiles(f.Certificate, f.Key, f.CertificateChain); err != nil && !errors.Is(err, tlsstore.ErrExists) {
+				return nil, nil, fmt.Errorf("cluster %s: certificate %s: %w", cc.ID, f.Certificate, err)
 			}
-			certs = append(certs, c)
 		}
 	}
-	if len(certs) == 0 {
-		return nil, errNoCert
+	if store.Len() == 0 {
+		return nil, nil, errNoCert
 	}
-	alpn := lc.ALPNProtocols
-	if len(alpn) == 0 {
-		alpn = []string{"h2", "http/1.1"}
+	tc, err := tlsstore.ServerConfig(tlsstore.Options{Versions: lc.TLSVersions, CipherSuites: lc.CipherSuites, ALPN: lc.ALPNProtocols}, store)
+	if err != nil {
+		return nil, nil, err
 	}
-	return &tls.Config{Certificates: certs, NextProtos: alpn, MinVersion: tls.VersionTLS12}, nil
+	return store, tc, nil
+}
+
+// tlsHandshake runs a handshake through the store (which records the
+// certificate it served) and returns the connection's identity.
+func tlsHandshake(ctx context.Context, tc *tls.Conn) (*session.TLSInfo, error) {
+	served, err := tlsstore.Handshake(ctx, tc)
+	if err != nil {
+		return nil, err
+	}
+	cs := tc.ConnectionState()
+	id := tlsstore.IdentityOf(cs, served)
+	return &session.TLSInfo{
+		Version:   tls.VersionName(cs.Version),
+		Cipher:    tls.CipherSuiteName(cs.CipherSuite),
+		SNI:       id.SNI,
+		Allows:    id.Allows,
+		H2Allowed: tlsstore.H2Allowed(cs),
+	}, nil
+}
+
+// CertStore returns an https listener's certificate store (nil for other
+// listeners): the admin API adds, replaces and removes certificates there.
+func (s *Server) CertStore(listener string) *tlsstore.Store {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.certStores[listener]
 }

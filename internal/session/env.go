@@ -118,6 +118,10 @@ type TLSInfo struct {
 	// connection (HTTP/2 coalescing check) and whether that is a
 	// coalesced name (covered by the certificate but not the SNI).
 	Allows func(authority []byte) (ok, coalesced bool)
+	// H2Allowed is false when the negotiated TLS 1.2 suite is one RFC
+	// 9113 9.2.2 forbids for HTTP/2 (the session then answers GOAWAY
+	// INADEQUATE_SECURITY).
+	H2Allowed bool
 }
 
 // drainer is a live session that can be asked to finish.

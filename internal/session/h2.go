@@ -81,6 +81,12 @@ func (s *h2Session) kill()  { s.mb.post(event{kind: evKill}) }
 func (s *h2Session) serve(initial []byte) {
 	defer s.shutdown()
 	s.conn.Start()
+	if t := s.info.TLS; t != nil && !t.H2Allowed {
+		// RFC 9113 9.2.2: a TLS 1.2 suite on the block list.
+		s.conn.GoAway(frame.InadequateSecurity, nil)
+		s.flushAndClose()
+		return
+	}
 	if len(initial) > 0 {
 		if err := s.conn.Feed(initial); err != nil {
 			s.flushAndClose()

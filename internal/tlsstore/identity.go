@@ -61,18 +61,28 @@ func (id Identity) Allows(authority []byte) (ok, coalesced bool) {
 	if len(host) == 0 {
 		return true, false
 	}
-	// Lowercase into a stack buffer: a host longer than a DNS name (plus a
-	// trailing dot) cannot be covered by anything.
-	var buf [maxHostLen + 1]byte
-	if len(host) > len(buf) {
+	// A host longer than a DNS name (plus a trailing dot) cannot be
+	// covered by anything.
+	if len(host) > maxHostLen+1 {
 		return false, false
 	}
-	h := buf[:len(host)]
+	// Clients send lowercase hosts; fold into a stack buffer only when
+	// they did not.
+	var buf [maxHostLen + 1]byte
+	h := host
 	for i, c := range host {
 		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
+			h = buf[:len(host)]
+			copy(h, host[:i])
+			for j := i; j < len(host); j++ {
+				c := host[j]
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				h[j] = c
+			}
+			break
 		}
-		h[i] = c
 	}
 	if h[len(h)-1] == '.' {
 		h = h[:len(h)-1]

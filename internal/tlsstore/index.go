@@ -5,9 +5,10 @@ import (
 	"slices"
 )
 
-// nShards splits each map of the index so that a change copies one shard
-// (about n/256 entries) instead of the whole map: adding certificates one
-// by one stays O(n) per 256 certificates rather than O(n) each.
+// nShards splits each map of the index so that a change copies the shards
+// it touches (about n/256 entries each) and the 256-pointer shard table,
+// not all n entries: loading 10,000 two-name certificates one Add at a
+// time copies about a million map entries instead of 150 million.
 const nShards = 256
 
 // shardSeed is process-wide: every index must hash a key to the same
@@ -15,8 +16,8 @@ const nShards = 256
 var shardSeed = maphash.MakeSeed()
 
 // cowMap is a copy-on-write string-keyed map split into shards. A
-// published cowMap is never modified; a writer derives a new one with
-// mutable, which shares every shard it does not touch.
+// published cowMap is never modified; a cowWriter derives a new one that
+// shares every shard it does not touch.
 type cowMap[V any] struct {
 	shards *[nShards]map[string]V
 }
@@ -35,10 +36,7 @@ func (m cowMap[V]) get(k string) (V, bool) {
 		return zero, false
 	}
 	v, ok := m.shards[shardOf(k)][k]
-	if !ok {
-		return zero, false
-	}
-	return v, true
+	return v, ok
 }
 
 // getBytes looks a key up by its bytes without allocating.
@@ -48,10 +46,7 @@ func (m cowMap[V]) getBytes(k []byte) (V, bool) {
 		return zero, false
 	}
 	v, ok := m.shards[shardOfBytes(k)][string(k)]
-	if !ok {
-		return zero, false
-	}
-	return v, true
+	return v, ok
 }
 
 // each calls fn for every entry, in no particular order.
