@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/sluice-proxy/sluice/internal/config"
@@ -138,6 +139,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	log := newLogger(cfg, stderr)
 	slog.SetDefault(log)
+	if path := os.Getenv("SLUICE_CPUPROFILE"); path != "" {
+		// Developer aid (docs/testing.md): profile a whole run.
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	srv, err := server.Start(cfg, server.Options{Log: log})
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice: %v\n", err)

@@ -45,7 +45,7 @@ type Backend struct {
 
 // Options configure a backend's pool and health tracking.
 type Options struct {
-	MaxIdle     int           // idle connections kept (default 32)
+	MaxIdle     int           // idle connections kept (default 1024)
 	IdleTimeout time.Duration // idle connections older than this are closed (default 60 s)
 	BackoffMin  time.Duration // first down period after a connect failure (default 1 s)
 	BackoffMax  time.Duration // cap of the doubling backoff (default 30 s)
@@ -57,7 +57,7 @@ type Options struct {
 // NewBackend creates a backend.
 func NewBackend(cluster, id, address string, weight int, o Options) *Backend {
 	if o.MaxIdle <= 0 {
-		o.MaxIdle = 32
+		o.MaxIdle = 1024
 	}
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 60 * time.Second

@@ -27,7 +27,7 @@ const (
 	defaultH2SettingsAckTimeout   = 5 * time.Second
 
 	defaultBackendMaxConnsMux    = 4 // h2c and h2: a few multiplexed connections carry many streams
-	defaultMaxIdleConnections    = 32
+	defaultMaxIdleConnections    = 1024
 	defaultIdleConnectionTimeout = 60 * time.Second
 	defaultConnectRetries        = 3
 	defaultRetryBufferBytes      = 65536

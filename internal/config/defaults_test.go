@@ -68,7 +68,7 @@ func TestNewClusterFrontendBackend(t *testing.T) {
 	c := NewCluster("app")
 	want := &Cluster{
 		ID: "app", LoadBalancing: "round_robin", BackendProtocol: "http1", BackendTLSVerify: true,
-		MaxIdleConnections: 32, IdleConnectionTimeout: 60 * time.Second, ConnectRetries: 3,
+		MaxIdleConnections: 1024, IdleConnectionTimeout: 60 * time.Second, ConnectRetries: 3,
 		RetryBufferBytes: 65536, HealthBackoffMin: time.Second, HealthBackoffMax: 30 * time.Second,
 	}
 	if !reflect.DeepEqual(c, want) {

@@ -91,7 +91,7 @@ func TestParseContractExample(t *testing.T) {
 			BackendProtocol:       "http1",
 			BackendTLSVerify:      true,
 			BackendMaxConnections: 0,
-			MaxIdleConnections:    32,
+			MaxIdleConnections: 1024,
 			IdleConnectionTimeout: 60 * time.Second,
 			ConnectRetries:        3,
 			RetryBufferBytes:      65536,
@@ -203,7 +203,7 @@ health_backoff_min = 45
 	if b.Address != "backend.internal:80" || b.ID != "backend.internal:80" || b.Weight != 100 {
 		t.Errorf("backend defaults/normalisation: %+v", *b)
 	}
-	if !web.BackendTLSVerify || web.ConnectRetries != 3 || web.RetryBufferBytes != 65536 || web.MaxIdleConnections != 32 ||
+	if !web.BackendTLSVerify || web.ConnectRetries != 3 || web.RetryBufferBytes != 65536 || web.MaxIdleConnections != 1024 ||
 		web.IdleConnectionTimeout != 60*time.Second || web.LoadBalancing != "round_robin" || web.BackendProtocol != "http1" {
 		t.Errorf("cluster defaults: %+v", *web)
 	}

@@ -238,7 +238,7 @@ type Cluster struct {
 	// for "h2c" and "h2" (multiplexed) default 4, range 1..100000.
 	BackendMaxConnections int
 	// MaxIdleConnections is max_idle_connections: idle keep-alive
-	// connections kept per backend. Default 32, range 1..10000.
+	// connections kept per backend. Default 1024, range 1..10000.
 	MaxIdleConnections int
 	// IdleConnectionTimeout is idle_connection_timeout (seconds): an idle
 	// pooled connection is closed after it. Default 60s, range 1..86400.
