@@ -77,15 +77,17 @@ type internCache struct {
 	budget int
 }
 
-// get returns an owned string equal to b.
+// get returns an owned string equal to b. The connection's own map is
+// searched first and also remembers common strings, so a repeated field
+// costs one hash per string.
 func (c *internCache) get(b []byte) string {
-	if s, ok := commonStrings[string(b)]; ok {
-		return s
-	}
 	if s, ok := c.m[string(b)]; ok {
 		return s
 	}
-	s := string(b)
+	s, ok := commonStrings[string(b)]
+	if !ok {
+		s = string(b) // the one copy of a new value
+	}
 	if len(s) > c.budget {
 		return s
 	}
