@@ -146,6 +146,7 @@ type Conn struct {
 	closeAfter     bool // close once output is flushed
 
 	lastAppActivity time.Time // last HEADERS or DATA received
+	nextReap        time.Time // when the reapers next scan the streams (zero: not scheduled)
 
 	flood      floodState
 	sched      scheduler

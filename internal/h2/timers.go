@@ -24,14 +24,21 @@ func (c *Conn) NextDeadline() time.Time {
 	if len(c.settingsSentAt) > 0 {
 		earliest(c.settingsSentAt[0].Add(c.cfg.SettingsAckTimeout))
 	}
-	idle := c.cfg.StreamIdleTimeout
-	for _, s := range c.streams {
-		earliest(s.lastActivity.Add(idle))
-		if !s.stalledSince.IsZero() {
-			earliest(s.stalledSince.Add(idle))
+	if len(c.streams) > 0 {
+		// The reapers run on a coarse clock: scanning every stream after
+		// every event would cost more than it saves. A stream is reaped at
+		// most reapInterval after its deadline.
+		if c.nextReap.IsZero() {
+			c.nextReap = c.t.Add(c.reapInterval())
 		}
+		earliest(c.nextReap)
 	}
 	return d
+}
+
+// reapInterval is how often the reapers scan the streams.
+func (c *Conn) reapInterval() time.Duration {
+	return min(time.Second, c.cfg.StreamIdleTimeout/4)
 }
 
 // Tick runs the timers: the SETTINGS acknowledgement deadline and the
@@ -48,8 +55,11 @@ func (c *Conn) Tick() error {
 		// RFC 9113 6.5.3.
 		return c.fail(connErr(frame.SettingsTimeout, "settings_ack_timeout"))
 	}
-	if err := c.reap(); err != nil {
-		return c.fail(err)
+	if !c.nextReap.IsZero() && !c.t.Before(c.nextReap) {
+		c.nextReap = time.Time{}
+		if err := c.reap(); err != nil {
+			return c.fail(err)
+		}
 	}
 	c.deliverClosed()
 	return nil

@@ -3,6 +3,7 @@ package session
 import (
 	"errors"
 	"net"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -35,6 +36,7 @@ type h2Session struct {
 	pending  []*h2Stream // opened in the current read batch, not linked yet
 	waiting  []*h2Stream // exchanges blocked on response credit
 	live     int         // session streams not yet released
+	running  int         // exchanges started and not finished
 	exchRuns sync.WaitGroup
 
 	start        time.Time
@@ -101,6 +103,18 @@ func (s *h2Session) serve(initial []byte) {
 	defer s.timer.Stop()
 	for {
 		s.linkPending()
+		if s.running > 0 {
+			// Let the exchanges that are ready run before writing, so
+			// their responses leave in one write instead of one write
+			// each: the wake-up of this goroutine by the first of them
+			// would otherwise preempt the others (the scheduler runs the
+			// woken goroutine next).
+			runtime.Gosched()
+			if !s.handleQueued() {
+				return
+			}
+			s.linkPending()
+		}
 		if !s.write() {
 			return
 		}
@@ -138,6 +152,11 @@ func (s *h2Session) wait() bool {
 			return false
 		}
 	}
+	return s.handleQueued()
+}
+
+// handleQueued handles every event in the mailbox without blocking.
+func (s *h2Session) handleQueued() bool {
 	s.events = s.mb.take(s.events)
 	for i := range s.events {
 		if !s.handle(&s.events[i]) {
@@ -512,6 +531,7 @@ func (s *h2Session) linkPending() {
 		}
 		st.pendingLink = false
 		st.running = true
+		s.running++
 		s.firstRequest = true
 		s.exchRuns.Add(1)
 		go func() {
@@ -587,6 +607,9 @@ func (s *h2Session) onExchangeOutput(st *h2Stream) {
 // exchangeDone ends a stream's backend side: answer or reset on error,
 // END_STREAM otherwise, then log.
 func (s *h2Session) exchangeDone(st *h2Stream, err error, res *backend.Result) {
+	if st.running {
+		s.running--
+	}
 	st.running = false
 	st.finished = true
 	if st.body != nil {
