@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -139,6 +141,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	log := newLogger(cfg, stderr)
 	slog.SetDefault(log)
+	if addr := os.Getenv("SLUICE_PPROF"); addr != "" {
+		// Developer aid (docs/testing.md): net/http/pprof on a loopback port.
+		go http.ListenAndServe(addr, nil)
+	}
 	if path := os.Getenv("SLUICE_CPUPROFILE"); path != "" {
 		// Developer aid (docs/testing.md): profile a whole run.
 		if f, err := os.Create(path); err == nil {

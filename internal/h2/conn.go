@@ -459,6 +459,11 @@ func (c *Conn) abortStreams(code ErrCode) {
 }
 
 func (c *Conn) writeGoAway(last StreamID, code ErrCode, debug []byte) {
+	if c.goAwaySent && last > c.goAwayLast {
+		// RFC 9113 6.8: the last stream id must not increase (streams
+		// the peer opened after our GOAWAY were ignored).
+		last = c.goAwayLast
+	}
 	c.out = frame.AppendGoAway(c.out, last, code, debug)
 	c.obs.FrameSent(frame.TypeGoAway)
 	c.obs.GoAwaySent(code)
@@ -478,10 +483,12 @@ func (c *Conn) Close() {
 
 // deliverClosed reports closed streams to the handler.
 func (c *Conn) deliverClosed() {
-	for len(c.closedQ) > 0 {
-		s := c.closedQ[0]
-		c.closedQ[0] = nil
-		c.closedQ = c.closedQ[1:]
+	// By index, not by reslicing the front away: the queue keeps its
+	// capacity, so closing a stream allocates nothing in steady state.
+	// OnClosed may close more streams (append); the loop reaches them.
+	for i := 0; i < len(c.closedQ); i++ {
+		s := c.closedQ[i]
+		c.closedQ[i] = nil
 		c.h.OnClosed(s)
 	}
 	c.closedQ = c.closedQ[:0]
@@ -583,17 +590,21 @@ func (c *Conn) reset(id StreamID, s *Stream, code ErrCode) error {
 
 // resetSet remembers the last ids we reset, so frames the peer had in
 // flight for them are ignored instead of treated as errors (RFC 9113 5.4.2,
-// 6.4). Bounded: old ids fall out.
-type resetSet struct {
+// 6.4). Bounded: old ids fall out. Allocated on first use: most
+// connections never reset a stream.
+type resetSet struct{ r *resetRing }
+
+type resetRing struct {
 	ring [256]StreamID
 	n    int
 	m    map[StreamID]struct{}
 }
 
-func (r *resetSet) add(id StreamID) {
-	if r.m == nil {
-		r.m = make(map[StreamID]struct{}, len(r.ring))
+func (rs *resetSet) add(id StreamID) {
+	if rs.r == nil {
+		rs.r = &resetRing{m: make(map[StreamID]struct{}, 16)}
 	}
+	r := rs.r
 	slot := r.n % len(r.ring)
 	if r.n >= len(r.ring) {
 		delete(r.m, r.ring[slot])
@@ -603,7 +614,33 @@ func (r *resetSet) add(id StreamID) {
 	r.n++
 }
 
-func (r *resetSet) has(id StreamID) bool {
-	_, ok := r.m[id]
+func (rs *resetSet) has(id StreamID) bool {
+	if rs.r == nil {
+		return false
+	}
+	_, ok := rs.r.m[id]
 	return ok
+}
+
+// Trim releases the memory an idle connection does not need (scratch and
+// I/O buffers, HPACK scratch); they are allocated again on the next use.
+// Call it only when no stream is open and Pending is empty.
+func (c *Conn) Trim() {
+	if len(c.out) == 0 {
+		c.out = nil
+	}
+	if len(c.in) == 0 {
+		c.in = nil
+	}
+	if !c.hb.active {
+		c.hbuf = nil
+		c.dec.Release()
+	}
+	c.closedQ = nil
+	c.req.Fields = nil
+	c.resp.Fields = nil
+	if len(c.streams) == 0 {
+		c.free = nil
+		c.streams = make(map[StreamID]*Stream)
+	}
 }

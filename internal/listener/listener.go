@@ -150,10 +150,27 @@ func (l *Listener) Close() error {
 	return err
 }
 
+// handle runs a connection's handshake and protocol detection, then its
+// session. An HTTP/1.1 session runs on this goroutine; an HTTP/2 session
+// may outlive it (its owner goroutine parks while the connection is idle)
+// and reports its end through ConnInfo.Done.
 func (l *Listener) handle(c net.Conn, ip string) {
-	defer l.release(ip)
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			l.release(ip)
+		}
+	}
 	env := l.opts.Env
 	info := session.ConnInfo{Conn: c, ClientIP: []byte(ip), Client: c.RemoteAddr().String()}
+	serveH2 := func(initial []byte) {
+		var once sync.Once
+		info.Done = func() { once.Do(func() { l.release(ip) }) }
+		released = true
+		env.ServeH2(info, initial)
+	}
+	defer release()
 	if l.opts.TLS != nil {
 		tc := tls.Server(c, l.opts.TLS)
 		// The request timeout bounds the handshake too: a slow loris can
@@ -183,7 +200,7 @@ func (l *Listener) handle(c net.Conn, ip string) {
 			info.TLS = &session.TLSInfo{Version: tls.VersionName(cs.Version), Cipher: tls.CipherSuiteName(cs.CipherSuite), SNI: cs.ServerName, H2Allowed: true}
 		}
 		if tc.ConnectionState().NegotiatedProtocol == "h2" {
-			env.ServeH2(info, nil)
+			serveH2(nil)
 			return
 		}
 		env.ServeH1(info, nil)
@@ -199,7 +216,7 @@ func (l *Listener) handle(c net.Conn, ip string) {
 		return
 	}
 	if isH2 {
-		env.ServeH2(info, initial)
+		serveH2(initial)
 		return
 	}
 	env.ServeH1(info, initial)

@@ -107,6 +107,9 @@ type ConnInfo struct {
 	ClientIP []byte // textual IP
 	Client   string // ip:port
 	TLS      *TLSInfo
+	// Done, when set, is called once when an HTTP/2 session has closed its
+	// connection (the session may outlive the goroutine that started it).
+	Done func()
 }
 
 // TLSInfo is the TLS identity of a connection (nil on plaintext).

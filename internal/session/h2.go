@@ -18,10 +18,16 @@ import (
 
 // h2Session serves one HTTP/2 client connection.
 //
-// Goroutines: serve (the owner) alone touches the engine, the streams'
-// owner fields and the session's counters; reader reads the socket into
-// two rotating buffers and posts them; each linked stream runs one
-// exchange goroutine. Everything reaches the owner through the mailbox.
+// Goroutines: the owner alone touches the engine, the streams' owner
+// fields and the session's counters; the reader moves socket bytes to it;
+// each linked stream runs one exchange goroutine. Everything reaches the
+// owner through the mailbox.
+//
+// An idle connection (no stream, nothing to write) keeps no owner
+// goroutine: the owner parks by exiting, and the next mailbox post (bytes
+// from the reader, a timer) starts a new one. The reader holds only a
+// small buffer while it waits. That is what keeps an idle connection's
+// memory small (DESIGN.md 2: under 16 KiB).
 type h2Session struct {
 	env  *Env
 	info ConnInfo
@@ -30,8 +36,8 @@ type h2Session struct {
 	conn *h2.Conn
 	mb   *mailbox
 
-	free   chan *readBuf // the reader's empty buffers (2)
-	events []event
+	inflight chan struct{} // read buffers handed to the owner and not yet returned (cap 2)
+	events   []event
 
 	pending  []*h2Stream // opened in the current read batch, not linked yet
 	waiting  []*h2Stream // exchanges blocked on response credit
@@ -40,68 +46,82 @@ type h2Session struct {
 	exchRuns sync.WaitGroup
 
 	start        time.Time
-	firstRequest bool // a request has been linked: the idle timeout replaces the request timeout
+	firstRequest bool // a request was seen: the idle timeout replaces the request timeout
 	drainAt      time.Time
-	readErr      error
-	timer        *time.Timer
+	timer        *time.Timer // posts evTimer; armed for the next deadline
 	timerAt      time.Time
-	stopped      bool
+	ended        bool
 
 	obs *h2Observer
 }
 
 type readBuf struct{ b []byte }
 
-const readBufSize = 16 << 10
+// Read buffers are taken only once bytes are there to read (see reader).
+const (
+	readBufSize      = 16 << 10
+	maxReadsInFlight = 2
+)
 
 var readBufs = sync.Pool{New: func() any { return &readBuf{b: make([]byte, readBufSize)} }}
 
-// ServeH2 serves an HTTP/2 connection until it ends. initial holds bytes
-// already read (the h2c preface, from protocol detection).
+func putReadBuf(b *readBuf) { readBufs.Put(b) }
+
+// ServeH2 serves an HTTP/2 connection. initial holds bytes already read
+// (the h2c preface, from protocol detection). It may return while the
+// connection is still open (idle, with its owner parked); info.Done
+// reports the real end.
 func (e *Env) ServeH2(info ConnInfo, initial []byte) {
-	s := &h2Session{env: e, info: info, nc: info.Conn, id: sessionIDs.Add(1), mb: newMailbox(), start: e.Now()}
+	s := &h2Session{env: e, info: info, nc: info.Conn, id: sessionIDs.Add(1), start: e.Now()}
+	s.mb = newMailbox(s.run)
+	s.mb.claim() // this goroutine is the first owner
 	if !e.sessions.add(s) {
 		info.Conn.Close()
+		if info.Done != nil {
+			info.Done()
+		}
 		return
 	}
-	defer e.sessions.remove(s)
 	e.LMetrics.ActiveH2.Inc()
-	defer e.LMetrics.ActiveH2.Dec()
 	e.Metrics.H2ConnsActive.Inc()
-	defer e.Metrics.H2ConnsActive.Dec()
 	s.obs = e.h2Observer()
 	cfg := e.Limits.H2.Config
 	cfg.Role = h2.Server
 	s.conn = h2.NewConn(cfg, s, s.obs, e.Now)
 	s.conn.SetScheduler(e.Limits.H2.Scheduler)
-	s.serve(initial)
-}
-
-func (s *h2Session) drain() { s.mb.post(event{kind: evDrain}) }
-func (s *h2Session) kill()  { s.mb.post(event{kind: evKill}) }
-
-func (s *h2Session) serve(initial []byte) {
-	defer s.shutdown()
 	s.conn.Start()
-	if t := s.info.TLS; t != nil && !t.H2Allowed {
+	s.timer = time.AfterFunc(time.Hour, func() { s.mb.post(event{kind: evTimer}) })
+	s.timer.Stop()
+	if t := info.TLS; t != nil && !t.H2Allowed {
 		// RFC 9113 9.2.2: a TLS 1.2 suite on the block list.
 		s.conn.GoAway(frame.InadequateSecurity, nil)
 		s.flushAndClose()
+		s.end()
 		return
 	}
 	if len(initial) > 0 {
 		if err := s.conn.Feed(initial); err != nil {
 			s.flushAndClose()
+			s.end()
 			return
 		}
 	}
-	s.free = make(chan *readBuf, 2)
-	s.free <- readBufs.Get().(*readBuf)
-	s.free <- readBufs.Get().(*readBuf)
+	s.inflight = make(chan struct{}, maxReadsInFlight)
 	go s.reader()
-	s.timer = time.NewTimer(time.Hour)
-	defer s.timer.Stop()
+	s.run()
+}
+
+func (s *h2Session) drain() { s.mb.post(event{kind: evDrain}) }
+func (s *h2Session) kill()  { s.mb.post(event{kind: evKill}) }
+
+// run is the owner's body. It returns when the session ended or when the
+// owner parked (the connection went idle); the mailbox starts it again.
+func (s *h2Session) run() {
 	for {
+		if !s.handleQueued() {
+			s.end()
+			return
+		}
 		s.linkPending()
 		if s.running > 0 {
 			// Let the exchanges that are ready run before writing, so
@@ -111,48 +131,59 @@ func (s *h2Session) serve(initial []byte) {
 			// woken goroutine next).
 			runtime.Gosched()
 			if !s.handleQueued() {
+				s.end()
 				return
 			}
 			s.linkPending()
 		}
 		if !s.write() {
+			s.end()
 			return
 		}
 		if s.conn.ShouldClose() {
 			s.flushAndClose()
+			s.end()
 			return
 		}
-		if !s.wait() {
-			return
+		now := s.env.Now()
+		deadline := s.nextDeadline(now)
+		if !deadline.IsZero() && !deadline.After(now) {
+			if !s.onTimer(now) {
+				s.end()
+				return
+			}
+			continue
 		}
+		s.armTimer(now, deadline)
+		if s.idle() {
+			// Release what an idle connection does not need, then park.
+			// After a successful park another owner may already run:
+			// this one must not touch the session again.
+			s.conn.Trim()
+			s.events = nil
+			if s.mb.park() {
+				return
+			}
+		}
+		<-s.mb.wake
 	}
 }
 
-// wait blocks until events arrive or a deadline passes, then handles them.
-// It reports false when the session must end now.
-func (s *h2Session) wait() bool {
-	now := s.env.Now()
-	deadline := s.nextDeadline(now)
-	if !deadline.IsZero() && !deadline.After(now) {
-		return s.onTimer(now)
+// idle reports whether the owner has nothing to do until the next event.
+func (s *h2Session) idle() bool {
+	return s.live == 0 && len(s.pending) == 0 && len(s.conn.Pending()) == 0
+}
+
+func (s *h2Session) armTimer(now, deadline time.Time) {
+	if deadline.Equal(s.timerAt) {
+		return
 	}
-	if deadline != s.timerAt {
-		s.timerAt = deadline
-		d := time.Hour
-		if !deadline.IsZero() {
-			d = deadline.Sub(now)
-		}
-		s.timer.Reset(d)
+	s.timerAt = deadline
+	if deadline.IsZero() {
+		s.timer.Stop()
+		return
 	}
-	select {
-	case <-s.mb.wake:
-	case <-s.timer.C:
-		s.timerAt = time.Time{}
-		if !s.onTimer(s.env.Now()) {
-			return false
-		}
-	}
-	return s.handleQueued()
+	s.timer.Reset(deadline.Sub(now))
 }
 
 // handleQueued handles every event in the mailbox without blocking.
@@ -196,7 +227,9 @@ func (s *h2Session) lastActivity() time.Time {
 	return s.start
 }
 
+// onTimer runs the deadlines that passed; false ends the session.
 func (s *h2Session) onTimer(now time.Time) bool {
+	s.timerAt = time.Time{}
 	if !s.drainAt.IsZero() && s.env.Limits.H2.GracefulShutdownDeadline > 0 &&
 		!now.Before(s.drainAt.Add(s.env.Limits.H2.GracefulShutdownDeadline)) {
 		// The drain deadline: force-close what is left.
@@ -228,22 +261,27 @@ func (s *h2Session) onTimer(now time.Time) bool {
 func (s *h2Session) handle(e *event) bool {
 	switch e.kind {
 	case evRead:
+		var err error
 		if e.n > 0 {
 			s.env.LMetrics.BytesIn.Add(float64(e.n))
-			err := s.conn.Feed(e.buf.b[:e.n])
-			s.free <- e.buf
-			if err != nil {
-				s.flushAndClose()
-				return false
-			}
-		} else {
-			s.free <- e.buf
+			err = s.conn.Feed(e.buf.b[:e.n])
+		}
+		if e.buf != nil {
+			putReadBuf(e.buf)
+			<-s.inflight
+		}
+		if err != nil {
+			s.flushAndClose()
+			return false
 		}
 		if e.err != nil {
 			// The peer closed or the socket failed: nothing more can be
 			// read, and the peer is not waiting for answers.
-			s.readErr = e.err
 			s.conn.Close()
+			return false
+		}
+	case evTimer:
+		if !s.onTimer(s.env.Now()) {
 			return false
 		}
 	case evStream:
@@ -261,8 +299,6 @@ func (s *h2Session) handle(e *event) bool {
 			s.conn.StartDrain()
 		}
 	case evKill:
-		s.nc.Close()
-		s.conn.Close()
 		return false
 	}
 	return true
@@ -303,28 +339,53 @@ func (s *h2Session) flushAndClose() {
 	s.nc.Close()
 }
 
-// reader moves socket bytes to the owner, one buffer at a time.
+// reader moves socket bytes to the owner, at most two buffers at a time.
+// While the connection is quiet it holds no buffer: it waits for the
+// socket to become readable first (readWaiter), and only then takes a
+// buffer and reads.
 func (s *h2Session) reader() {
+	w := newReadWaiter(s.nc)
 	for {
-		b, ok := <-s.free
-		if !ok {
+		if err := w.wait(); err != nil {
+			s.mb.post(event{kind: evRead, err: err})
 			return
 		}
-		n, err := s.nc.Read(b.b)
-		if !s.mb.post(event{kind: evRead, buf: b, n: n, err: err}) {
-			readBufs.Put(b)
-			return
-		}
-		if err != nil {
-			return
+		for {
+			s.inflight <- struct{}{}
+			b := readBufs.Get().(*readBuf)
+			n, err := w.read(b.b)
+			drained := err == errDrained
+			if drained {
+				err = nil
+			}
+			if n == 0 && err == nil {
+				putReadBuf(b)
+				<-s.inflight
+				break
+			}
+			if !s.mb.post(event{kind: evRead, buf: b, n: n, err: err}) {
+				putReadBuf(b)
+				return
+			}
+			if err != nil {
+				return
+			}
+			if drained {
+				break
+			}
 		}
 	}
 }
 
-// shutdown runs when serve returns: it stops the reader, cancels every
-// exchange, waits for them and logs their streams, so nothing outlives the
-// session.
-func (s *h2Session) shutdown() {
+// end runs once, on the owner, when the session is over: it closes the
+// connection, cancels every exchange and waits for them, logs their
+// streams, and reports the connection's end, so nothing outlives it.
+func (s *h2Session) end() {
+	if s.ended {
+		return
+	}
+	s.ended = true
+	s.timer.Stop()
 	s.nc.Close()
 	s.conn.Close() // every open stream closes: OnClosed abandons its exchange
 	for _, st := range s.pending {
@@ -339,20 +400,22 @@ func (s *h2Session) shutdown() {
 	for _, e := range s.mb.close() {
 		switch e.kind {
 		case evRead:
-			readBufs.Put(e.buf)
+			if e.buf != nil {
+				putReadBuf(e.buf)
+			}
 		case evStream:
 			if e.gen == e.st.gen {
 				s.onExchangeOutput(e.st)
 			}
 		}
 	}
-	if s.free != nil {
-		close(s.free)
-		for b := range s.free {
-			readBufs.Put(b)
-		}
-	}
 	s.closeLog()
+	s.env.LMetrics.ActiveH2.Dec()
+	s.env.Metrics.H2ConnsActive.Dec()
+	s.env.sessions.remove(s)
+	if s.info.Done != nil {
+		s.info.Done()
+	}
 }
 
 func (s *h2Session) closeLog() {

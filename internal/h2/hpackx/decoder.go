@@ -131,6 +131,11 @@ func (d *Decoder) End() (fields []Field, over LimitKind, err error) {
 // the HPACK dynamic table itself; the next block grows them again.
 func (d *Decoder) Release() {
 	d.slab, d.recs, d.fields = nil, nil, nil
+	if !d.inBlock {
+		// x/net keeps an empty slice of the last fragment it parsed,
+		// which pins the caller's read buffer; an empty Write drops it.
+		d.dec.Write(nil)
+	}
 }
 
 // emit receives each decoded field from x/net, copies it into the slab
