@@ -14,6 +14,7 @@ const (
 	BodyTunnel                     // the connection becomes a tunnel after the head (101, 2xx to CONNECT)
 )
 
+// String returns the mode's name, as used in logs and tests.
 func (m BodyMode) String() string {
 	switch m {
 	case BodyNone:

@@ -1,5 +1,7 @@
 package h1
 
+import "encoding/binary"
+
 // Byte classes, as [256]bool tables so that validation is one load per byte.
 
 const tcharSymbols = "!#$%&'*+-.^_`|~"
@@ -147,4 +149,46 @@ func isToken(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// SWAR (SIMD within a register) constants: every byte 0x01 / every byte 0x80.
+const (
+	lsbs = 0x0101010101010101
+	msbs = 0x8080808080808080
+)
+
+// skipFieldVchars returns the offset of the first byte at or after i that
+// is not a field-value byte (see isFieldVchar). Header values are most of a
+// head's bytes, so it checks eight bytes per step: a word passes when no
+// byte is below 0x20 and none is DEL. A word holding HTAB (or any stopper)
+// falls back to the table for its bytes.
+func skipFieldVchars(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		del := w ^ (lsbs * 0x7f) // bytes equal to DEL become zero
+		if ((w-lsbs*0x20)&^w|(del-lsbs)&^del)&msbs != 0 {
+			break
+		}
+	}
+	for i < len(b) && isFieldVchar[b[i]] {
+		i++
+	}
+	return i
+}
+
+// skipTargetChars is skipFieldVchars for request-target bytes (see
+// isTargetChar): no byte at or below SP, none at or above DEL, no '#'.
+func skipTargetChars(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		del := w ^ (lsbs * 0x7f)
+		hash := w ^ (lsbs * '#')
+		if ((w-lsbs*0x21)&^w|(del-lsbs)&^del|(hash-lsbs)&^hash|w)&msbs != 0 {
+			break
+		}
+	}
+	for i < len(b) && isTargetChar[b[i]] {
+		i++
+	}
+	return i
 }

@@ -157,6 +157,8 @@ func (d *ChunkedDecoder) Next(in []byte) (consumed int, data []byte, done bool, 
 	}
 }
 
+// fail makes err sticky: after a framing error nothing that follows in
+// the stream can be trusted.
 func (d *ChunkedDecoder) fail(err error) error {
 	d.state, d.err = stFailed, err
 	return err

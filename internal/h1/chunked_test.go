@@ -16,16 +16,17 @@ type decoded struct {
 }
 
 // decodeChunked feeds in to a fresh decoder step bytes at a time, the way a
-// connection reader would: unconsumed bytes stay pending and new bytes are
-// appended to a fresh copy (so that aliasing bugs show).
-func decodeChunked(in []byte, step int, lim Limits) (decoded, error) {
+// connection reader would: the decoder sees the unconsumed bytes read so
+// far, in[start:fed].
+func decodeChunked(in []byte, step int, lim Limits) (out decoded, err error) {
 	var d ChunkedDecoder
 	d.SetLimits(lim)
-	var out decoded
-	var pending []byte
-	fed := 0
+	var body []byte
+	defer func() { out.body = string(body) }()
+	start, fed := 0, 0
 	for {
 		for {
+			pending := in[start:fed]
 			n, data, done, err := d.Next(pending)
 			if err != nil {
 				return out, err
@@ -34,15 +35,15 @@ func decodeChunked(in []byte, step int, lim Limits) (decoded, error) {
 				return out, errors.New("bad consumed count")
 			}
 			if data != nil && &data[0] != &pending[n-len(data)] {
-				return out, errors.New("data does not alias the input")
+				return out, errors.New("data is not the input just consumed")
 			}
-			out.body += string(data)
-			pending = pending[n:]
+			body = append(body, data...)
+			start += n
 			if done {
 				for _, f := range d.Trailers() {
 					out.trailers = append(out.trailers, string(f.Name)+": "+string(f.Value)+" ("+f.Kind.String()+")")
 				}
-				out.rest = string(pending) + string(in[fed:])
+				out.rest = string(in[start:])
 				return out, nil
 			}
 			if n == 0 {
@@ -52,9 +53,7 @@ func decodeChunked(in []byte, step int, lim Limits) (decoded, error) {
 		if fed == len(in) {
 			return out, io.ErrUnexpectedEOF
 		}
-		k := min(step, len(in)-fed)
-		pending = append(append([]byte(nil), pending...), in[fed:fed+k]...)
-		fed += k
+		fed += min(step, len(in)-fed)
 	}
 }
 

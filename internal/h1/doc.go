@@ -14,7 +14,8 @@
 // snake_case reason (see [Error]) that the caller counts as a metric label.
 //
 // Head parsing runs in two passes: a fast scan for the empty line that ends
-// the head (memchr over line feeds), then one validating pass over the
-// complete head. A client that dribbles its head one byte per packet thus
-// costs a memchr per read, not a full re-validation.
+// the head (line feeds, eight bytes at a time), then one validating pass
+// over the complete head. A client that dribbles its head one byte per
+// packet thus costs a cheap scan per read, not a full re-validation, and the
+// validating pass never has to tell "truncated" from "malformed".
 package h1

@@ -6,6 +6,7 @@ import "math"
 // framing and the connection. It is shared by requests, responses and
 // nothing else; trailers carry no framing (RFC 9110 6.5.1).
 type framing struct {
+	request       bool  // Host, Expect and TE mean something only in requests
 	contentLength int64 // -1 until a Content-Length field is seen
 	hasCL         bool
 	hasTE         bool
@@ -22,13 +23,17 @@ type framing struct {
 	teTrailers    bool
 }
 
-func (fr *framing) reset() {
-	*fr = framing{contentLength: -1}
+func (fr *framing) reset(request bool) {
+	*fr = framing{request: request, contentLength: -1}
 }
 
 // field folds one field into the framing state.
 func (fr *framing) field(f *Field) error {
 	switch f.Kind {
+	case KindHost, KindExpect, KindTE:
+		if fr.request {
+			return fr.requestField(f)
+		}
 	case KindContentLength:
 		if fr.hasCL {
 			// RFC 9112 6.3 item 5 lets a recipient accept repeated
@@ -62,6 +67,13 @@ func (fr *framing) field(f *Field) error {
 		}
 		fr.hasUpgrade = true
 		fr.upgrade = f.Value
+	}
+	return nil
+}
+
+// requestField folds the fields that only requests give meaning to.
+func (fr *framing) requestField(f *Field) error {
+	switch f.Kind {
 	case KindHost:
 		if fr.hasHost {
 			// RFC 9112 3.2: a server MUST respond 400 to a request with
@@ -254,6 +266,9 @@ func markConnectionListed(fields []Field) {
 			continue
 		}
 		forEachElement(fields[i].Value, func(opt []byte) {
+			if equalFold(opt, "close") {
+				return // the tear-down option, not a field name (RFC 9112 9.6)
+			}
 			for j := range fields {
 				if fields[j].Kind == KindOther && equalFoldBytes(fields[j].Name, opt) {
 					fields[j].Kind = KindConnectionListed

@@ -69,7 +69,7 @@ func ParseRequestHead(buf []byte, h *RequestHead, lim Limits) (int, error) {
 	}
 
 	var fr framing
-	fr.reset()
+	fr.reset(true)
 	for i := range h.Fields {
 		if err := fr.field(&h.Fields[i]); err != nil {
 			return 0, err
@@ -160,9 +160,7 @@ func parseRequestLine(b []byte, i int, h *RequestHead) (int, error) {
 	i++
 
 	ts := i
-	for i < len(b) && isTargetChar[b[i]] {
-		i++
-	}
+	i = skipTargetChars(b, i)
 	if i >= len(b) || b[i] != ' ' || i == ts {
 		if i < len(b) && i > ts && b[i] != '\r' && b[i] != '\n' {
 			return 0, errBadTarget

@@ -44,7 +44,7 @@ func ParseResponseHead(buf []byte, h *ResponseHead, lim Limits) (int, error) {
 		return 0, err
 	}
 	var fr framing
-	fr.reset()
+	fr.reset(false)
 	for i := range h.Fields {
 		if err := fr.field(&h.Fields[i]); err != nil {
 			return 0, err
@@ -105,9 +105,7 @@ func parseStatusLine(b []byte, i int, h *ResponseHead) (int, error) {
 	}
 	rs := i
 	// reason-phrase = 1*( HTAB / SP / VCHAR / obs-text )
-	for i < len(b) && isFieldVchar[b[i]] {
-		i++
-	}
+	i = skipFieldVchars(b, i)
 	if i+1 >= len(b) || b[i] != '\r' || b[i+1] != '\n' {
 		return 0, lineError(b, i, errControlChar)
 	}

@@ -195,3 +195,35 @@ func TestSmugglingPayloadsRefused(t *testing.T) {
 		}
 	}
 }
+
+// Every reason is a unique snake_case token, and every one of them is
+// exercised by at least one rejection case in this package's tables.
+func TestReasonsCovered(t *testing.T) {
+	tested := map[string]bool{"head_too_large": true, "too_many_fields": true} // TestParseRequestHeadLimits
+	for _, table := range [][]rejection{requestRejections, responseRejections, chunkedRejections} {
+		for _, r := range table {
+			tested[r.reason] = true
+		}
+	}
+	seen := map[string]bool{}
+	for _, r := range Reasons() {
+		if seen[r] {
+			t.Errorf("reason %q declared twice", r)
+		}
+		seen[r] = true
+		for _, c := range r {
+			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+				t.Errorf("reason %q is not snake_case", r)
+				break
+			}
+		}
+		if !tested[r] {
+			t.Errorf("reason %q has no rejection test", r)
+		}
+	}
+	for r := range tested {
+		if !seen[r] {
+			t.Errorf("tested reason %q is not in Reasons()", r)
+		}
+	}
+}
