@@ -9,6 +9,7 @@
 package backend
 
 import (
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,7 @@ type Backend struct {
 	backoffMin, backoffMax time.Duration
 
 	pool h1Pool
+	h2   *h2Pool // non-nil when the backend speaks HTTP/2 (h2c or h2)
 	m    *metrics.BackendSet
 	now  func() time.Time
 }
@@ -52,6 +54,45 @@ type Options struct {
 	Metrics     *metrics.Metrics
 	Now         func() time.Time // injected clock; nil = time.Now
 	Dial        func(network, addr string, timeout time.Duration) (net.Conn, error)
+	// Protocol is how sluice talks to the backend; H2 holds the HTTP/2
+	// pool settings when it is H2C or H2.
+	Protocol Protocol
+	H2       H2Options
+}
+
+// Protocol is a backend's protocol (config key backend_protocol).
+type Protocol uint8
+
+// Backend protocols.
+const (
+	HTTP1 Protocol = iota // keep-alive HTTP/1.1 connections, one request at a time each
+	H2C                   // HTTP/2 prior knowledge over TCP, multiplexed
+	H2                    // HTTP/2 over TLS (ALPN h2), multiplexed
+)
+
+func (p Protocol) String() string {
+	switch p {
+	case HTTP1:
+		return "http1"
+	case H2C:
+		return "h2c"
+	case H2:
+		return "h2"
+	}
+	return "Protocol(?)"
+}
+
+// ParseProtocol maps the config spelling to a Protocol.
+func ParseProtocol(s string) (Protocol, error) {
+	switch s {
+	case "", "http1":
+		return HTTP1, nil
+	case "h2c":
+		return H2C, nil
+	case "h2":
+		return H2, nil
+	}
+	return 0, fmt.Errorf("unknown backend_protocol %q", s)
 }
 
 // NewBackend creates a backend.
@@ -86,7 +127,33 @@ func NewBackend(cluster, id, address string, weight int, o Options) *Backend {
 		b.m.Up.Set(1)
 	}
 	b.pool.init(b, o.MaxIdle, o.IdleTimeout, o.Dial)
+	if o.Protocol != HTTP1 {
+		b.h2 = &h2Pool{}
+		if o.Protocol == H2C {
+			o.H2.TLS = nil
+		}
+		b.h2.init(b, o.H2)
+	}
 	return b
+}
+
+// Protocol returns how sluice talks to the backend.
+func (b *Backend) Protocol() Protocol {
+	if b.h2 == nil {
+		return HTTP1
+	}
+	if b.h2.tls == nil {
+		return H2C
+	}
+	return H2
+}
+
+// H2Conns returns the number of open HTTP/2 connections (0 for HTTP/1.1).
+func (b *Backend) H2Conns() int {
+	if b.h2 == nil {
+		return 0
+	}
+	return b.h2.Conns()
 }
 
 // Weight returns the load-balancing weight.
@@ -141,10 +208,18 @@ func (b *Backend) markUp() {
 func (b *Backend) Retire() {
 	b.removed.Store(true)
 	b.pool.closeIdle()
+	if b.h2 != nil {
+		b.h2.closeAll()
+	}
 }
 
 // Close closes idle connections (process shutdown).
-func (b *Backend) Close() { b.pool.closeIdle() }
+func (b *Backend) Close() {
+	b.pool.closeIdle()
+	if b.h2 != nil {
+		b.h2.closeAll()
+	}
+}
 
 func (b *Backend) acquire() {
 	b.active.Add(1)

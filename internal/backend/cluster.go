@@ -10,10 +10,11 @@ import (
 
 // ClusterOptions are a cluster's settings.
 type ClusterOptions struct {
-	Policy         Policy
-	ConnectRetries int            // other backends tried after a connect failure (default 3)
-	Answers        map[int][]byte // custom default answers by status; nil = built-in
-	Metrics        *metrics.Metrics
+	Policy           Policy
+	ConnectRetries   int            // other backends tried after a connect failure (default 3)
+	RetryBufferBytes int            // request body kept for replaying a refused HTTP/2 stream (default 64 KiB)
+	Answers          map[int][]byte // custom default answers by status; nil = built-in
+	Metrics          *metrics.Metrics
 }
 
 // Cluster is an immutable set of backends with a load-balancing policy. A
@@ -61,6 +62,8 @@ func (c *Cluster) RoundTrip(req *Request, body Body, w ResponseWriter, t Timeout
 	var lastErr *Error
 	connectFailures := 0
 	staleRetries := 0
+	notProcessedRetries := 0
+	var replay *replayBuffer
 	for {
 		if req.Cancel.Cancelled() {
 			return ErrClientGone
@@ -73,6 +76,32 @@ func (c *Cluster) RoundTrip(req *Request, body Body, w ResponseWriter, t Timeout
 			return errNoBackend
 		}
 		res.Backend = b
+		if b.h2 != nil {
+			var e *Error
+			retry, err := c.tryH2(b, req, &body, w, t, res, &replay, &notProcessedRetries)
+			if err == nil {
+				return nil
+			}
+			if retry {
+				if errors.As(err, &e) && (e.Message == accesslog.MsgBackendConnectFailed || e.Message == accesslog.MsgBackendConnectTimeout) {
+					b.MarkDown()
+					lastErr = e
+					if len(tried) < cap(tried) {
+						tried = append(tried, b)
+					}
+					connectFailures++
+					if connectFailures > c.opts.ConnectRetries {
+						return lastErr
+					}
+					c.retried("connect_failed")
+				} else {
+					c.retried("refused_stream")
+				}
+				res.Retries++
+				continue
+			}
+			return err
+		}
 		start := b.now()
 		conn, reused, err := b.pool.get(t.Connect)
 		res.ConnectTime += b.now().Sub(start)
@@ -117,6 +146,44 @@ func (c *Cluster) RoundTrip(req *Request, body Body, w ResponseWriter, t Timeout
 	}
 }
 
+// maxNotProcessedRetries bounds how often a request the backend refused
+// (REFUSED_STREAM, GOAWAY) is sent again.
+const maxNotProcessedRetries = 3
+
+// tryH2 runs one attempt over a backend's HTTP/2 pool. retry says whether
+// the request may be sent again: the backend certainly did not process it
+// (or no connection could be made), no response byte went out, and its
+// body, if any, was fully recorded within retry_buffer_bytes.
+func (c *Cluster) tryH2(b *Backend, req *Request, body *Body, w ResponseWriter, t Timeouts, res *Result, replay **replayBuffer, retries *int) (bool, error) {
+	if req.HasBody && *replay == nil {
+		*replay = &replayBuffer{limit: c.opts.RetryBufferBytes}
+	}
+	b.acquire()
+	err := b.h2.exchange(req, *body, w, t, res, *replay)
+	b.release()
+	if err == nil {
+		b.markUp()
+		return false, nil
+	}
+	var se *staleConnError
+	if !errors.As(err, &se) {
+		return false, err
+	}
+	if !se.notProcessed || res.HeadSent || *retries >= maxNotProcessedRetries {
+		return false, se.e
+	}
+	if req.HasBody {
+		rp := *replay
+		if !rp.replayable() {
+			return false, se.e
+		}
+		*body = &replayBody{data: rp.data, trailers: (*body).Trailers()}
+		rp.replays++
+	}
+	*retries++
+	return true, se.e
+}
+
 func (c *Cluster) retried(reason string) {
 	if c.opts.Metrics != nil {
 		c.opts.Metrics.Retry(c.ID, reason)
@@ -132,7 +199,13 @@ func dialError(err error) *Error {
 
 // staleConnError marks a failure before any response byte on a connection,
 // which the caller may retry when the connection was reused.
-type staleConnError struct{ e *Error }
+type staleConnError struct {
+	e *Error
+	// notProcessed: the backend certainly did not act on the request
+	// (HTTP/2 refused stream, above a GOAWAY's last id, no stream opened):
+	// it may be sent again anywhere, body included if it was recorded.
+	notProcessed bool
+}
 
 func (s *staleConnError) Error() string { return s.e.Error() }
 func (s *staleConnError) Unwrap() error { return s.e }

@@ -178,6 +178,10 @@ type Error struct {
 	Status  int    // default answer to send when no head went out
 	Message string // accesslog token
 	Err     error
+	// Reset: an HTTP/2 backend reset the stream with ResetCode; an HTTP/2
+	// client gets a RST_STREAM with the same code.
+	Reset     bool
+	ResetCode uint32
 }
 
 func (e *Error) Error() string {

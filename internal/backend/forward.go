@@ -59,21 +59,8 @@ func appendRequestHead(dst []byte, r *Request) []byte {
 		dst = appendJoined(dst, r.Fields, h1.KindForwarded, ", ")
 		dst = append(dst, ", "...)
 	}
-	// RFC 7239 4: values that are not tokens (IPv6 literals, host:port)
-	// must be quoted; quoting every value is always valid.
-	dst = append(dst, `for="`...)
-	if isIPv6(r.ClientIP) {
-		dst = append(dst, '[')
-		dst = append(dst, r.ClientIP...)
-		dst = append(dst, ']')
-	} else {
-		dst = append(dst, r.ClientIP...)
-	}
-	dst = append(dst, `";proto=`...)
-	dst = append(dst, r.Scheme...)
-	dst = append(dst, `;host="`...)
-	dst = append(dst, r.Authority...)
-	dst = append(dst, "\"\r\n"...)
+	dst = appendForwarded(dst, r)
+	dst = append(dst, '\r', '\n')
 
 	switch {
 	case r.ContentLength >= 0:
@@ -115,4 +102,23 @@ func isIPv6(ip []byte) bool {
 		}
 	}
 	return false
+}
+
+// appendForwarded appends this hop's element of a Forwarded field (RFC
+// 7239). Values that are not tokens (IPv6 literals, host:port) must be
+// quoted (4); quoting every value is always valid.
+func appendForwarded(dst []byte, r *Request) []byte {
+	dst = append(dst, `for="`...)
+	if isIPv6(r.ClientIP) {
+		dst = append(dst, '[')
+		dst = append(dst, r.ClientIP...)
+		dst = append(dst, ']')
+	} else {
+		dst = append(dst, r.ClientIP...)
+	}
+	dst = append(dst, `";proto=`...)
+	dst = append(dst, r.Scheme...)
+	dst = append(dst, `;host="`...)
+	dst = append(dst, r.Authority...)
+	return append(dst, '"')
 }

@@ -398,21 +398,23 @@ func init() {
 }
 
 var clusterFields = map[string]setter[Cluster]{
-	"load_balancing":          func(d *decoder, f fld, c *Cluster) { d.text(f, &c.LoadBalancing) },
-	"backend_protocol":        func(d *decoder, f fld, c *Cluster) { d.text(f, &c.BackendProtocol) },
-	"backend_tls_verify":      func(d *decoder, f fld, c *Cluster) { d.boolean(f, &c.BackendTLSVerify) },
-	"backend_tls_ca":          func(d *decoder, f fld, c *Cluster) { d.path(f, &c.BackendTLSCA) },
-	"backend_tls_server_name": func(d *decoder, f fld, c *Cluster) { d.str(f, &c.BackendTLSServerName) },
-	"backend_max_connections": func(d *decoder, f fld, c *Cluster) { d.integer(f, &c.BackendMaxConnections) },
-	"max_idle_connections":    func(d *decoder, f fld, c *Cluster) { d.integer(f, &c.MaxIdleConnections) },
-	"idle_connection_timeout": func(d *decoder, f fld, c *Cluster) { d.secondsField(f, &c.IdleConnectionTimeout) },
-	"connect_retries":         func(d *decoder, f fld, c *Cluster) { d.integer(f, &c.ConnectRetries) },
-	"retry_buffer_bytes":      func(d *decoder, f fld, c *Cluster) { d.integer(f, &c.RetryBufferBytes) },
-	"health_backoff_min":      func(d *decoder, f fld, c *Cluster) { d.secondsField(f, &c.HealthBackoffMin) },
-	"health_backoff_max":      func(d *decoder, f fld, c *Cluster) { d.secondsField(f, &c.HealthBackoffMax) },
-	"answers":                 func(d *decoder, f fld, c *Cluster) { d.answers(f, c) },
-	"frontends":               func(d *decoder, f fld, c *Cluster) { d.frontends(f, c) },
-	"backends":                func(d *decoder, f fld, c *Cluster) { d.backends(f, c) },
+	"load_balancing":               func(d *decoder, f fld, c *Cluster) { d.text(f, &c.LoadBalancing) },
+	"backend_protocol":             func(d *decoder, f fld, c *Cluster) { d.text(f, &c.BackendProtocol) },
+	"backend_tls_verify":           func(d *decoder, f fld, c *Cluster) { d.boolean(f, &c.BackendTLSVerify) },
+	"backend_tls_ca":               func(d *decoder, f fld, c *Cluster) { d.path(f, &c.BackendTLSCA) },
+	"backend_tls_server_name":      func(d *decoder, f fld, c *Cluster) { d.str(f, &c.BackendTLSServerName) },
+	"backend_max_connections":      func(d *decoder, f fld, c *Cluster) { d.integer(f, &c.BackendMaxConnections) },
+	"max_idle_connections":         func(d *decoder, f fld, c *Cluster) { d.integer(f, &c.MaxIdleConnections) },
+	"idle_connection_timeout":      func(d *decoder, f fld, c *Cluster) { d.secondsField(f, &c.IdleConnectionTimeout) },
+	"connect_retries":              func(d *decoder, f fld, c *Cluster) { d.integer(f, &c.ConnectRetries) },
+	"retry_buffer_bytes":           func(d *decoder, f fld, c *Cluster) { d.integer(f, &c.RetryBufferBytes) },
+	"health_backoff_min":           func(d *decoder, f fld, c *Cluster) { d.secondsField(f, &c.HealthBackoffMin) },
+	"backend_h2_read_idle_timeout": func(d *decoder, f fld, c *Cluster) { d.secondsField(f, &c.BackendH2ReadIdleTimeout) },
+	"backend_h2_ping_timeout":      func(d *decoder, f fld, c *Cluster) { d.secondsField(f, &c.BackendH2PingTimeout) },
+	"health_backoff_max":           func(d *decoder, f fld, c *Cluster) { d.secondsField(f, &c.HealthBackoffMax) },
+	"answers":                      func(d *decoder, f fld, c *Cluster) { d.answers(f, c) },
+	"frontends":                    func(d *decoder, f fld, c *Cluster) { d.frontends(f, c) },
+	"backends":                     func(d *decoder, f fld, c *Cluster) { d.backends(f, c) },
 }
 
 var frontendFields = map[string]setter[Frontend]{

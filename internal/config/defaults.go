@@ -32,6 +32,8 @@ const (
 	defaultConnectRetries        = 3
 	defaultRetryBufferBytes      = 65536
 	defaultHealthBackoffMin      = 1 * time.Second
+	defaultH2ReadIdleTimeout     = 10 * time.Second
+	defaultH2PingTimeout         = 5 * time.Second
 	minDefaultHealthBackoffMax   = 30 * time.Second
 	defaultWeight                = 100
 	defaultPath                  = "/"
@@ -250,6 +252,8 @@ func applyClusterDefaults(c *Cluster) {
 	setInt(&c.MaxIdleConnections, defaultMaxIdleConnections)
 	setDur(&c.IdleConnectionTimeout, defaultIdleConnectionTimeout)
 	setDur(&c.HealthBackoffMin, defaultHealthBackoffMin)
+	setDur(&c.BackendH2ReadIdleTimeout, defaultH2ReadIdleTimeout)
+	setDur(&c.BackendH2PingTimeout, defaultH2PingTimeout)
 	setDur(&c.HealthBackoffMax, max(minDefaultHealthBackoffMax, c.HealthBackoffMin))
 	for _, f := range c.Frontends {
 		if f != nil {

@@ -69,7 +69,7 @@ func TestNewClusterFrontendBackend(t *testing.T) {
 	want := &Cluster{
 		ID: "app", LoadBalancing: "round_robin", BackendProtocol: "http1", BackendTLSVerify: true,
 		MaxIdleConnections: 1024, IdleConnectionTimeout: 60 * time.Second, ConnectRetries: 3,
-		RetryBufferBytes: 65536, HealthBackoffMin: time.Second, HealthBackoffMax: 30 * time.Second,
+		RetryBufferBytes: 65536, BackendH2ReadIdleTimeout: 10 * time.Second, BackendH2PingTimeout: 5 * time.Second, HealthBackoffMin: time.Second, HealthBackoffMax: 30 * time.Second,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("NewCluster = %+v\nwant %+v", *c, *want)

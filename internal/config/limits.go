@@ -73,13 +73,15 @@ var limits = map[string]bounds{
 	"h2_refused_streams_before_shrink": {1, 1_000_000, ""},
 
 	// Clusters.
-	"backend_max_connections": {0, 100_000, ""},
-	"max_idle_connections":    {1, 10_000, ""},
-	"idle_connection_timeout": {1, 86400, "seconds"},
-	"connect_retries":         {0, 100, ""},
-	"retry_buffer_bytes":      {0, 16 << 20, "bytes"},
-	"health_backoff_min":      {1, 3600, "seconds"},
-	"health_backoff_max":      {1, 3600, "seconds"},
+	"backend_max_connections":      {0, 100_000, ""},
+	"max_idle_connections":         {1, 10_000, ""},
+	"idle_connection_timeout":      {1, 86400, "seconds"},
+	"connect_retries":              {0, 100, ""},
+	"retry_buffer_bytes":           {0, 16 << 20, "bytes"},
+	"health_backoff_min":           {1, 3600, "seconds"},
+	"backend_h2_read_idle_timeout": {1, 3600, "seconds"},
+	"backend_h2_ping_timeout":      {1, 300, "seconds"},
+	"health_backoff_max":           {1, 3600, "seconds"},
 
 	// Backends.
 	"weight": {0, 1000, ""},

@@ -250,6 +250,15 @@ type Cluster struct {
 	// request can be replayed on another backend. Default 65536, range
 	// 0..16777216; 0 replays only requests without a body.
 	RetryBufferBytes int
+	// BackendH2ReadIdleTimeout is backend_h2_read_idle_timeout (seconds,
+	// h2c/h2 only): an HTTP/2 backend connection from which nothing
+	// arrived for this long is sent a PING. Default 10s, range 1..3600.
+	BackendH2ReadIdleTimeout time.Duration
+	// BackendH2PingTimeout is backend_h2_ping_timeout (seconds, h2c/h2
+	// only): a PING unanswered this long marks the connection dead and
+	// the backend down, so a black-holed backend cannot swallow requests.
+	// Default 5s, range 1..300.
+	BackendH2PingTimeout time.Duration
 	// HealthBackoffMin is health_backoff_min (seconds): how long a backend
 	// is first marked down after a connect failure. Default 1s,
 	// range 1..3600.

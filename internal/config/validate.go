@@ -343,6 +343,8 @@ func (v *validator) cluster(key string, cl *Cluster, listeners map[string]*Liste
 	v.intRange(k("connect_retries"), cl.Line, "connect_retries", cl.ConnectRetries)
 	v.intRange(k("retry_buffer_bytes"), cl.Line, "retry_buffer_bytes", cl.RetryBufferBytes)
 	v.durRange(k("health_backoff_min"), cl.Line, "health_backoff_min", cl.HealthBackoffMin)
+	v.durRange(k("backend_h2_read_idle_timeout"), cl.Line, "backend_h2_read_idle_timeout", cl.BackendH2ReadIdleTimeout)
+	v.durRange(k("backend_h2_ping_timeout"), cl.Line, "backend_h2_ping_timeout", cl.BackendH2PingTimeout)
 	v.durRange(k("health_backoff_max"), cl.Line, "health_backoff_max", cl.HealthBackoffMax)
 	if cl.HealthBackoffMax < cl.HealthBackoffMin {
 		v.errorf(k("health_backoff_max"), cl.Line, "is %s, less than health_backoff_min (%s)",

@@ -147,6 +147,7 @@ type Conn struct {
 
 	lastAppActivity time.Time // last HEADERS or DATA received
 	nextReap        time.Time // when the reapers next scan the streams (zero: not scheduled)
+	lastFrameIn     time.Time // last frame of any type received
 
 	flood      floodState
 	sched      scheduler
@@ -366,6 +367,7 @@ func (c *Conn) Feed(p []byte) error {
 // once); connection errors are returned.
 func (c *Conn) processFrame(h frame.Header, payload []byte) error {
 	c.stats.FramesIn++
+	c.lastFrameIn = c.t
 	c.obs.FrameReceived(h.Type)
 	if c.state == awaitSettings {
 		// RFC 9113 3.4: the preface's second part is a SETTINGS frame.

@@ -74,7 +74,7 @@ func putReadBuf(b *readBuf) { readBufs.Put(b) }
 func (e *Env) ServeH2(info ConnInfo, initial []byte) {
 	s := &h2Session{env: e, info: info, nc: info.Conn, id: sessionIDs.Add(1), start: e.Now()}
 	s.mb = newMailbox(s.run)
-	s.mb.claim() // this goroutine is the first owner
+	s.mb.Claim() // this goroutine is the first owner
 	if !e.sessions.add(s) {
 		info.Conn.Close()
 		if info.Done != nil {
@@ -90,7 +90,7 @@ func (e *Env) ServeH2(info ConnInfo, initial []byte) {
 	s.conn = h2.NewConn(cfg, s, s.obs, e.Now)
 	s.conn.SetScheduler(e.Limits.H2.Scheduler)
 	s.conn.Start()
-	s.timer = time.AfterFunc(time.Hour, func() { s.mb.post(event{kind: evTimer}) })
+	s.timer = time.AfterFunc(time.Hour, func() { s.mb.Post(event{kind: evTimer}) })
 	s.timer.Stop()
 	if t := info.TLS; t != nil && !t.H2Allowed {
 		// RFC 9113 9.2.2: a TLS 1.2 suite on the block list.
@@ -111,8 +111,8 @@ func (e *Env) ServeH2(info ConnInfo, initial []byte) {
 	s.run()
 }
 
-func (s *h2Session) drain() { s.mb.post(event{kind: evDrain}) }
-func (s *h2Session) kill()  { s.mb.post(event{kind: evKill}) }
+func (s *h2Session) drain() { s.mb.Post(event{kind: evDrain}) }
+func (s *h2Session) kill()  { s.mb.Post(event{kind: evKill}) }
 
 // run is the owner's body. It returns when the session ended or when the
 // owner parked (the connection went idle); the mailbox starts it again.
@@ -161,11 +161,11 @@ func (s *h2Session) run() {
 			// this one must not touch the session again.
 			s.conn.Trim()
 			s.events = nil
-			if s.mb.park() {
+			if s.mb.Park() {
 				return
 			}
 		}
-		<-s.mb.wake
+		<-s.mb.Wake()
 	}
 }
 
@@ -188,7 +188,7 @@ func (s *h2Session) armTimer(now, deadline time.Time) {
 
 // handleQueued handles every event in the mailbox without blocking.
 func (s *h2Session) handleQueued() bool {
-	s.events = s.mb.take(s.events)
+	s.events = s.mb.Take(s.events)
 	for i := range s.events {
 		if !s.handle(&s.events[i]) {
 			return false
@@ -347,7 +347,7 @@ func (s *h2Session) reader() {
 	w := newReadWaiter(s.nc)
 	for {
 		if err := w.wait(); err != nil {
-			s.mb.post(event{kind: evRead, err: err})
+			s.mb.Post(event{kind: evRead, err: err})
 			return
 		}
 		for {
@@ -363,7 +363,7 @@ func (s *h2Session) reader() {
 				<-s.inflight
 				break
 			}
-			if !s.mb.post(event{kind: evRead, buf: b, n: n, err: err}) {
+			if !s.mb.Post(event{kind: evRead, buf: b, n: n, err: err}) {
 				putReadBuf(b)
 				return
 			}
@@ -397,11 +397,12 @@ func (s *h2Session) end() {
 	}
 	s.pending = s.pending[:0]
 	s.exchRuns.Wait()
-	for _, e := range s.mb.close() {
+	for _, e := range s.mb.Close() {
 		switch e.kind {
 		case evRead:
 			if e.buf != nil {
 				putReadBuf(e.buf)
+				<-s.inflight
 			}
 		case evStream:
 			if e.gen == e.st.gen {
@@ -685,7 +686,7 @@ func (s *h2Session) exchangeDone(st *h2Stream, err error, res *backend.Result) {
 	rec.BytesOut = res.BytesOut
 	if res.Backend != nil {
 		rec.Backend = res.Backend.ID
-		rec.BackProto = "http/1.1"
+		rec.BackProto = backProto(res.Backend)
 	}
 	hs := st.hs
 	if err != nil {
@@ -695,19 +696,25 @@ func (s *h2Session) exchangeDone(st *h2Stream, err error, res *backend.Result) {
 			if rec.Message == "" {
 				rec.Message = accesslog.MsgClientAborted
 			}
-		case !st.answered && errors.As(err, &be):
+		case !st.answered && errors.As(err, &be) && !be.Reset:
 			rec.Status = be.Status
 			s.answer(st, be.Status, be.Message, st.cl)
 			return
 		default:
-			// The response started and cannot complete: reset the stream
-			// so the client knows it is truncated.
+			// The response started and cannot complete, or an HTTP/2
+			// backend reset the stream: reset the client's stream (with
+			// the backend's code when it gave one) so the client knows.
+			code := frame.InternalError
 			if errors.As(err, &be) {
 				rec.Message = be.Message
+				if be.Reset {
+					code = frame.ErrCode(be.ResetCode)
+				}
 			} else if rec.Message == "" {
 				rec.Message = accesslog.MsgBackendReset
 			}
-			s.conn.Reset(hs, frame.InternalError)
+			rec.ResetCode = code.String()
+			s.conn.Reset(hs, code)
 		}
 	} else if hs != nil && !hs.Closed() {
 		s.conn.EndStream(hs)
@@ -864,4 +871,15 @@ func (s *h2Session) wakeWriters() {
 		s.waiting[i] = nil
 	}
 	s.waiting = keep
+}
+
+// backProto names a backend's protocol for the access log.
+func backProto(b *backend.Backend) string {
+	switch b.Protocol() {
+	case backend.H2C:
+		return "h2c"
+	case backend.H2:
+		return "h2"
+	}
+	return "http/1.1"
 }

@@ -234,7 +234,7 @@ func (st *h2Stream) notifyLocked() {
 		return
 	}
 	st.notified = true
-	st.sess.mb.post(event{kind: evStream, st: st, gen: st.gen})
+	st.sess.mb.Post(event{kind: evStream, st: st, gen: st.gen})
 }
 
 // run is the exchange goroutine.
@@ -391,7 +391,7 @@ func (p *bodyPipe) Next() ([]byte, error) {
 		p.cur = nil
 		if !p.notified && !p.aborted && (p.consumed-p.credited >= creditThreshold || len(p.chunks) == 0) {
 			p.notified = true
-			p.st.sess.mb.post(event{kind: evCredit, st: p.st, gen: p.st.gen})
+			p.st.sess.mb.Post(event{kind: evCredit, st: p.st, gen: p.st.gen})
 		}
 	}
 	for len(p.chunks) == 0 && !p.ended && !p.aborted {

@@ -11,7 +11,10 @@
 package state
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"os"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -89,17 +92,30 @@ func (s *State) Apply(cfg *config.Config) error {
 		if err != nil {
 			return fmt.Errorf("cluster %s: %w", cc.ID, err)
 		}
+		proto, err := backend.ParseProtocol(cc.BackendProtocol)
+		if err != nil {
+			return fmt.Errorf("cluster %s: %w", cc.ID, err)
+		}
+		var h2opts backend.H2Options
+		if proto != backend.HTTP1 {
+			h2opts, err = h2Options(cc, proto)
+			if err != nil {
+				return fmt.Errorf("cluster %s: %w", cc.ID, err)
+			}
+		}
 		bs := make([]*backend.Backend, 0, len(cc.Backends))
 		for _, bc := range cc.Backends {
 			k := backendKey{cc.ID, bc.Address}
 			b := s.backends[k]
-			if b == nil || b.ID != backendID(bc) {
+			if b == nil || b.ID != backendID(bc) || b.Protocol() != proto {
 				b = backend.NewBackend(cc.ID, backendID(bc), bc.Address, bc.Weight, backend.Options{
 					MaxIdle:     cc.MaxIdleConnections,
 					IdleTimeout: cc.IdleConnectionTimeout,
 					BackoffMin:  cc.HealthBackoffMin,
 					BackoffMax:  cc.HealthBackoffMax,
 					Metrics:     s.metrics,
+					Protocol:    proto,
+					H2:          h2opts,
 				})
 				fresh = append(fresh, b)
 			} else {
@@ -109,10 +125,11 @@ func (s *State) Apply(cfg *config.Config) error {
 			bs = append(bs, b)
 		}
 		clusters[cc.ID] = backend.NewCluster(cc.ID, backend.ClusterOptions{
-			Policy:         policy,
-			ConnectRetries: cc.ConnectRetries,
-			Answers:        answers,
-			Metrics:        s.metrics,
+			Policy:           policy,
+			ConnectRetries:   cc.ConnectRetries,
+			RetryBufferBytes: cc.RetryBufferBytes,
+			Answers:          answers,
+			Metrics:          s.metrics,
 		}, bs)
 	}
 
@@ -214,4 +231,38 @@ func loadAnswers(contents map[int]string) (map[int][]byte, error) {
 		out[code] = []byte(body)
 	}
 	return out, nil
+}
+
+// h2Options builds an HTTP/2 cluster's pool settings: the TLS client
+// config for "h2" (ALPN h2, verification per backend_tls_verify, the CAs
+// of backend_tls_ca, backend_tls_server_name), the connection cap and the
+// health-check timings.
+func h2Options(cc *config.Cluster, proto backend.Protocol) (backend.H2Options, error) {
+	o := backend.H2Options{
+		MaxConns:    cc.BackendMaxConnections,
+		ReadIdle:    cc.BackendH2ReadIdleTimeout,
+		PingTimeout: cc.BackendH2PingTimeout,
+	}
+	if proto != backend.H2 {
+		return o, nil
+	}
+	tc := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		NextProtos:         []string{"h2"},
+		InsecureSkipVerify: !cc.BackendTLSVerify,
+		ServerName:         cc.BackendTLSServerName,
+	}
+	if cc.BackendTLSCA != "" {
+		pem, err := os.ReadFile(cc.BackendTLSCA)
+		if err != nil {
+			return o, fmt.Errorf("backend_tls_ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return o, fmt.Errorf("backend_tls_ca %s: no PEM certificate found", cc.BackendTLSCA)
+		}
+		tc.RootCAs = pool
+	}
+	o.TLS = tc
+	return o, nil
 }

@@ -1,0 +1,669 @@
+package backend
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-proxy/sluice/internal/accesslog"
+	"github.com/sluice-proxy/sluice/internal/bufpool"
+	"github.com/sluice-proxy/sluice/internal/h1"
+	"github.com/sluice-proxy/sluice/internal/h2"
+)
+
+// h2Pool holds one backend's multiplexed HTTP/2 connections, shared by
+// every session. A call goes to the least-loaded connection that has a
+// stream slot under the backend's MAX_CONCURRENT_STREAMS; a new connection
+// is opened only when every one is full (bounded by maxConns), and one at
+// a time, so a burst opens ceil(concurrency / MCS) connections, not one
+// per request. A connection that received GOAWAY, ran out of stream ids or
+// failed its health check takes no new calls and closes when empty.
+type h2Pool struct {
+	b            *Backend
+	tls          *tls.Config // nil: h2c (prior knowledge)
+	maxConns     int
+	h2cfg        h2.Config
+	readIdle     time.Duration
+	pingTimeout  time.Duration
+	writeTimeout time.Duration
+
+	mu      sync.Mutex
+	conns   []*h2Conn
+	dialing bool
+	changed chan struct{} // closed and replaced when a slot may have freed
+
+	goAways atomic.Int64
+	opened  atomic.Int64
+}
+
+// H2Options configure a backend's HTTP/2 pool.
+type H2Options struct {
+	TLS         *tls.Config // nil: h2c; else TLS with ALPN h2
+	MaxConns    int         // connections per backend (default 4)
+	ReadIdle    time.Duration
+	PingTimeout time.Duration
+	Engine      h2.Config // stream window, flood limits... (Role is set here)
+}
+
+func (p *h2Pool) init(b *Backend, o H2Options) {
+	p.b = b
+	p.tls = o.TLS
+	if p.tls != nil && p.tls.ServerName == "" {
+		// Verify the backend under the name in its address, like a
+		// browser would, unless backend_tls_server_name says otherwise.
+		p.tls = p.tls.Clone()
+		if host, _, err := net.SplitHostPort(b.Address); err == nil {
+			p.tls.ServerName = host
+		}
+	}
+	p.maxConns = o.MaxConns
+	if p.maxConns <= 0 {
+		p.maxConns = 4
+	}
+	p.h2cfg = o.Engine
+	p.readIdle, p.pingTimeout = o.ReadIdle, o.PingTimeout
+	if p.readIdle <= 0 {
+		p.readIdle = defaultReadIdle
+	}
+	if p.pingTimeout <= 0 {
+		p.pingTimeout = defaultPingTimeout
+	}
+	p.writeTimeout = 30 * time.Second
+	p.changed = make(chan struct{})
+}
+
+var (
+	errBackendConnLost     = errors.New("backend connection lost")
+	errBackendUnresponsive = errors.New("backend did not answer a PING in time")
+	errNoSlot              = errors.New("no HTTP/2 stream slot to the backend in time")
+)
+
+// signal wakes callers waiting for a slot or a connection.
+func (p *h2Pool) signal() {
+	p.mu.Lock()
+	close(p.changed)
+	p.changed = make(chan struct{})
+	p.mu.Unlock()
+}
+
+// acquire places a call on a connection, dialing one when all are full.
+func (p *h2Pool) acquire(t Timeouts, cancel *Cancel) (*h2Conn, error) {
+	deadline := p.b.now().Add(t.Connect)
+	for {
+		p.mu.Lock()
+		var best *h2Conn
+		for _, hc := range p.conns {
+			if hc.retiring || hc.dead || hc.active >= hc.capacity {
+				continue
+			}
+			if best == nil || hc.active < best.active {
+				best = hc
+			}
+		}
+		if best != nil {
+			best.active++
+			p.mu.Unlock()
+			return best, nil
+		}
+		open := 0
+		for _, hc := range p.conns {
+			if !hc.retiring && !hc.dead {
+				open++
+			}
+		}
+		if !p.dialing && open < p.maxConns {
+			p.dialing = true
+			p.mu.Unlock()
+			hc, err := p.dial(t.Connect)
+			p.mu.Lock()
+			p.dialing = false
+			if err != nil {
+				p.mu.Unlock()
+				p.signal()
+				return nil, err
+			}
+			hc.active++
+			p.conns = append(p.conns, hc)
+			p.mu.Unlock()
+			p.signal()
+			return hc, nil
+		}
+		wait := p.changed
+		p.mu.Unlock()
+		left := deadline.Sub(p.b.now())
+		if left <= 0 || cancel.Cancelled() {
+			return nil, errNoSlot
+		}
+		timer := time.NewTimer(left)
+		select {
+		case <-wait:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// release returns a call's slot.
+func (p *h2Pool) release(hc *h2Conn) {
+	p.mu.Lock()
+	hc.active--
+	closeIt := hc.retiring && hc.active == 0
+	p.mu.Unlock()
+	if closeIt {
+		hc.mb.Post(h2ev{kind: h2evTimer}) // the owner sees it is empty and retiring
+	}
+	p.signal()
+}
+
+// remove forgets a connection that ended.
+func (p *h2Pool) remove(hc *h2Conn) {
+	p.mu.Lock()
+	hc.dead = true
+	for i, c := range p.conns {
+		if c == hc {
+			p.conns = append(p.conns[:i], p.conns[i+1:]...)
+			break
+		}
+	}
+	p.mu.Unlock()
+	p.signal()
+}
+
+// dial opens a connection and completes the HTTP/2 handshake (the
+// backend's SETTINGS) within the connect timeout: a backend that accepts
+// TCP but never speaks counts as a connect failure.
+func (p *h2Pool) dial(timeout time.Duration) (*h2Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", p.b.Address)
+	if err != nil {
+		return nil, err
+	}
+	if p.tls != nil {
+		tc := tls.Client(nc, p.tls)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		if tc.ConnectionState().NegotiatedProtocol != "h2" {
+			tc.Close()
+			return nil, errors.New("backend did not negotiate h2 over ALPN")
+		}
+		nc = tc
+	}
+	hc := newH2Conn(p, nc)
+	go hc.start()
+	select {
+	case <-hc.ready:
+		p.opened.Add(1)
+		return hc, nil
+	case <-ctx.Done():
+		hc.mb.Post(h2ev{kind: h2evClose})
+		return nil, context.DeadlineExceeded
+	}
+}
+
+// Conns returns the number of open connections (tests, metrics).
+func (p *h2Pool) Conns() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.conns)
+}
+
+// closeAll closes every connection (retirement, shutdown).
+func (p *h2Pool) closeAll() {
+	p.mu.Lock()
+	conns := append([]*h2Conn(nil), p.conns...)
+	for _, hc := range conns {
+		hc.retiring = true
+	}
+	p.mu.Unlock()
+	for _, hc := range conns {
+		hc.mb.Post(h2ev{kind: h2evTimer})
+	}
+}
+
+// exchange runs one request over HTTP/2. It reports notProcessed errors
+// (refused stream, above a GOAWAY's last id, no connection) so the caller
+// can retry elsewhere.
+func (p *h2Pool) exchange(req *Request, body Body, w ResponseWriter, t Timeouts, res *Result, replay *replayBuffer) error {
+	start := p.b.now()
+	hc, err := p.acquire(t, req.Cancel)
+	res.ConnectTime += p.b.now().Sub(start)
+	if err != nil {
+		return &staleConnError{e: dialError(err), notProcessed: true}
+	}
+	defer p.release(hc)
+	c := &h2Call{hc: hc, notify: make(chan struct{}, 1), upNotify: make(chan struct{}, 1)}
+	c.fields, c.store = buildH2Request(c.fields[:0], c.store[:0], req, p.tls != nil)
+	c.noBody = !req.HasBody || body == nil
+	if !req.Cancel.attach(c) {
+		return ErrClientGone
+	}
+	defer req.Cancel.detach()
+
+	sentAt := p.b.now()
+	hc.mb.Post(h2ev{kind: h2evOpen, call: c})
+	var up chan error
+	if !c.noBody {
+		up = make(chan error, 1)
+		go func() { up <- c.uploadBody(body, replay, t) }()
+	}
+	err = c.receive(w, t, res, sentAt)
+	if up != nil {
+		var uerr error
+		select {
+		case uerr = <-up:
+		default:
+			// Still uploading: the response ended first (or failed). The
+			// rest of the body is not wanted; stop reading it.
+			body.Abort()
+			uerr = <-up
+			if replay != nil {
+				replay.overflow = true // an unfinished body cannot be replayed
+			}
+		}
+		if err == nil && uerr != nil {
+			res.BodyIncomplete = true
+		}
+		res.BytesIn += c.upSent()
+	}
+	c.release()
+	return err
+}
+
+// buildH2Request serializes the request for an HTTP/2 backend: the
+// pseudo-fields, then the end-to-end fields with lowercase names (hop-by-
+// hop ones dropped, RFC 9113 8.2.2, except "te: trailers" which gRPC
+// needs), and the X-Forwarded-* / Forwarded fields of this hop.
+func buildH2Request(fields []h2.Field, store []byte, r *Request, tlsBackend bool) ([]h2.Field, []byte) {
+	// Build everything in store first, then slice it: store may grow.
+	type span struct{ n, v int }
+	var spans [80]span
+	sp := spans[:0]
+	add := func(name string, value []byte) {
+		store = append(store, name...)
+		store = append(store, value...)
+		sp = append(sp, span{len(name), len(value)})
+	}
+	add(":method", r.Method)
+	add(":scheme", r.Scheme)
+	add(":authority", r.Authority)
+	add(":path", r.Path)
+	if r.TETrailers {
+		add("te", trailersValue)
+	}
+	xff := len(store)
+	for i := range r.Fields {
+		f := &r.Fields[i]
+		switch f.Kind {
+		case h1.KindHost, h1.KindContentLength, h1.KindXForwardedProto, h1.KindXForwardedHost, h1.KindXForwardedFor, h1.KindForwarded:
+			continue
+		}
+		if f.Kind.IsHopByHop() || len(sp) >= len(spans)-6 {
+			continue
+		}
+		start := len(store)
+		for _, ch := range f.Name {
+			if 'A' <= ch && ch <= 'Z' {
+				ch += 'a' - 'A'
+			}
+			store = append(store, ch)
+		}
+		store = append(store, f.Value...)
+		sp = append(sp, span{len(store) - start - len(f.Value), len(f.Value)})
+	}
+	if r.ContentLength >= 0 && r.HasBody {
+		var num [20]byte
+		add("content-length", appendInt(num[:0], r.ContentLength))
+	}
+	// X-Forwarded-For: previous hops, then the client.
+	start := len(store)
+	store = append(store, "x-forwarded-for"...)
+	prev := false
+	for i := range r.Fields {
+		if r.Fields[i].Kind == h1.KindXForwardedFor {
+			store = append(store, r.Fields[i].Value...)
+			store = append(store, ", "...)
+			prev = true
+		}
+	}
+	_ = prev
+	store = append(store, r.ClientIP...)
+	sp = append(sp, span{len("x-forwarded-for"), len(store) - start - len("x-forwarded-for")})
+	_ = xff
+	add("x-forwarded-proto", r.Scheme)
+	add("x-forwarded-host", r.Authority)
+	start = len(store)
+	store = append(store, "forwarded"...)
+	for i := range r.Fields {
+		if r.Fields[i].Kind == h1.KindForwarded {
+			store = append(store, r.Fields[i].Value...)
+			store = append(store, ", "...)
+		}
+	}
+	store = appendForwarded(store, r)
+	sp = append(sp, span{len("forwarded"), len(store) - start - len("forwarded")})
+
+	off := 0
+	for _, s := range sp {
+		fields = append(fields, h2.Field{Name: store[off : off+s.n : off+s.n], Value: store[off+s.n : off+s.n+s.v : off+s.n+s.v]})
+		off += s.n + s.v
+	}
+	return fields, store
+}
+
+var trailersValue = []byte("trailers")
+
+func appendInt(dst []byte, n int64) []byte {
+	if n == 0 {
+		return append(dst, '0')
+	}
+	var tmp [20]byte
+	i := len(tmp)
+	for n > 0 {
+		i--
+		tmp[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(dst, tmp[i:]...)
+}
+
+// uploadBody streams the request body to the call (exchange side),
+// keeping a copy for a retry while it fits the replay budget.
+func (c *h2Call) uploadBody(body Body, replay *replayBuffer, t Timeouts) error {
+	for {
+		p, err := body.Next()
+		if err != nil && err != io.EOF {
+			return err
+		}
+		if len(p) > 0 {
+			replay.record(p)
+			if werr := c.queueUpload(p, t); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF {
+			var trailers []h2.Field
+			if tr := body.Trailers(); len(tr) > 0 {
+				trailers = make([]h2.Field, 0, len(tr))
+				for i := range tr {
+					if tr[i].Kind.IsHopByHop() {
+						continue
+					}
+					trailers = append(trailers, h2.Field{Name: lower(tr[i].Name), Value: append([]byte(nil), tr[i].Value...)})
+				}
+			}
+			c.mu.Lock()
+			c.upEnd = true
+			c.upTrailers = trailers
+			closed := c.closed
+			c.mu.Unlock()
+			if !closed {
+				c.hc.mb.Post(h2ev{kind: h2evUpload, call: c})
+			}
+			return nil
+		}
+	}
+}
+
+func lower(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, ch := range b {
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		out[i] = ch
+	}
+	return out
+}
+
+// queueUpload hands body bytes to the connection's owner, waiting while
+// this call already has its budget of bytes not yet on the wire.
+func (c *h2Call) queueUpload(p []byte, t Timeouts) error {
+	timer := time.NewTimer(t.Response)
+	defer timer.Stop()
+	for len(p) > 0 {
+		c.mu.Lock()
+		for c.upOutstanding >= maxUploadOutstanding && !c.closed {
+			c.mu.Unlock()
+			select {
+			case <-c.upNotify:
+			case <-timer.C:
+				return errUploadStalled
+			}
+			c.mu.Lock()
+		}
+		if c.closed {
+			c.mu.Unlock()
+			return errBackendConnLost
+		}
+		var ch *bufpool.Chunk
+		if n := len(c.upQ); n > 0 && c.upQ[n-1].Room() > 0 {
+			ch = c.upQ[n-1]
+		} else {
+			ch = bufpool.Get()
+			c.upQ = append(c.upQ, ch)
+		}
+		n := min(ch.Room(), len(p))
+		ch.B = append(ch.B, p[:n]...)
+		p = p[n:]
+		c.upOutstanding += n
+		c.upTotal += int64(n)
+		c.mu.Unlock()
+		c.hc.mb.Post(h2ev{kind: h2evUpload, call: c})
+	}
+	return nil
+}
+
+var errUploadStalled = errors.New("request body upload to the backend stalled")
+
+func (c *h2Call) upSent() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.upTotal
+}
+
+// receive delivers the response to w as it arrives (exchange side).
+func (c *h2Call) receive(w ResponseWriter, t Timeouts, res *Result, sentAt time.Time) error {
+	b := c.hc.pool.b
+	timer := time.NewTimer(t.Response)
+	defer timer.Stop()
+	headSent := false
+	for {
+		c.mu.Lock()
+		infos := c.infos
+		c.infos = nil
+		head := c.head
+		c.head = nil
+		chunks := c.respQ
+		c.respQ = nil
+		end := c.respEnd && len(chunks) == 0 || c.respEnd
+		trailers := c.trailers
+		closed, cerr := c.closed, c.err
+		c.mu.Unlock()
+
+		progress := len(infos) > 0 || head != nil || len(chunks) > 0
+		if progress && res.TTFB == 0 {
+			res.TTFB = b.now().Sub(sentAt)
+		}
+		for i := range infos {
+			if err := w.WriteHead(&ResponseHead{Status: infos[i].status, Fields: infos[i].fields, ContentLength: -1, NoBody: true}); err != nil {
+				freeChunks(chunks)
+				return clientGone(err)
+			}
+			if err := w.Flush(); err != nil {
+				freeChunks(chunks)
+				return clientGone(err)
+			}
+		}
+		if head != nil {
+			noBody := string(c.fields[0].Value) == "HEAD" || head.status == 204 || head.status == 304
+			rh := ResponseHead{Status: head.status, Fields: head.fields, ContentLength: head.cl, NoBody: noBody}
+			res.Status = head.status
+			res.HeadSent = true
+			headSent = true
+			if err := w.WriteHead(&rh); err != nil {
+				freeChunks(chunks)
+				return clientGone(err)
+			}
+		}
+		consumed := 0
+		for i, ch := range chunks {
+			if err := w.Write(ch.B); err != nil {
+				freeChunks(chunks[i:])
+				return clientGone(err)
+			}
+			consumed += len(ch.B)
+			res.BytesOut += int64(len(ch.B))
+			ch.Free()
+		}
+		if consumed > 0 {
+			c.mu.Lock()
+			c.consumed += consumed
+			post := !c.creditPosted
+			c.creditPosted = c.creditPosted || post
+			c.mu.Unlock()
+			if post {
+				c.hc.mb.Post(h2ev{kind: h2evCredit, call: c})
+			}
+		}
+		if end && headSent {
+			if len(trailers) > 0 {
+				if err := w.WriteTrailers(trailers); err != nil {
+					return clientGone(err)
+				}
+			}
+			return nil
+		}
+		if closed && cerr != nil {
+			return c.failure(cerr, headSent)
+		}
+		if closed {
+			return &Error{Status: 502, Message: accesslog.MsgBackendProtocolError, Err: errors.New("stream closed without a response")}
+		}
+		if progress {
+			if err := w.Flush(); err != nil {
+				return clientGone(err)
+			}
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+			timer.Reset(t.Response)
+		}
+		select {
+		case <-c.notify:
+		case <-timer.C:
+			// No response (or no progress) in time: give up on the
+			// stream; the owner resets it.
+			c.hc.mb.Post(h2ev{kind: h2evCancel, call: c})
+			if headSent {
+				return &Error{Status: 504, Message: accesslog.MsgBackendResponseTimeout, Err: errors.New("backend response stalled")}
+			}
+			return &Error{Status: 504, Message: accesslog.MsgBackendTimeout, Err: errors.New("no response from the backend in time")}
+		}
+	}
+}
+
+// failure turns a stream failure into the exchange's error.
+func (c *h2Call) failure(err error, headSent bool) error {
+	var se *streamResetError
+	if errors.As(err, &se) {
+		if se.notProcessed && !headSent {
+			return &staleConnError{e: &Error{Status: 502, Message: accesslog.MsgBackendRefusedStream, Err: err}, notProcessed: true}
+		}
+		msg := accesslog.MsgBackendReset
+		if se.reaped != "" {
+			msg = accesslog.MsgH2WindowStall
+			if se.reaped == h2.ReapIdle {
+				msg = accesslog.MsgH2IdleTimeout
+			}
+		}
+		return &Error{Status: 502, Message: msg, Err: err, ResetCode: uint32(se.code), Reset: se.byPeer}
+	}
+	return &Error{Status: 502, Message: accesslog.MsgBackendReset, Err: err}
+}
+
+// release frees what the call still holds.
+func (c *h2Call) release() {
+	c.mu.Lock()
+	c.gone = true
+	unread := 0
+	for _, ch := range c.respQ {
+		unread += len(ch.B)
+		ch.Free()
+	}
+	c.respQ = nil
+	c.consumed += unread
+	post := c.consumed > 0 && !c.creditPosted
+	c.creditPosted = c.creditPosted || post
+	closed := c.closed
+	c.mu.Unlock()
+	if post {
+		c.hc.mb.Post(h2ev{kind: h2evCredit, call: c})
+	}
+	if !closed {
+		// The exchange ended first (client gone, timeout): make sure the
+		// backend stream does not linger.
+		c.hc.mb.Post(h2ev{kind: h2evCancel, call: c})
+	}
+}
+
+func freeChunks(cs []*bufpool.Chunk) {
+	for _, ch := range cs {
+		ch.Free()
+	}
+}
+
+// replayBuffer keeps a copy of a request body, up to a budget, so that a
+// request the backend never processed (refused stream, GOAWAY) can be
+// sent again with its body (retry_buffer_bytes).
+type replayBuffer struct {
+	limit    int
+	data     []byte
+	overflow bool // more than limit bytes went out: no replay possible
+	replays  int
+}
+
+func (r *replayBuffer) record(p []byte) {
+	if r == nil || r.overflow {
+		return
+	}
+	if len(r.data)+len(p) > r.limit {
+		r.overflow = true
+		r.data = nil
+		return
+	}
+	r.data = append(r.data, p...)
+}
+
+// replayable reports whether a request with a body can be sent again.
+func (r *replayBuffer) replayable() bool { return r != nil && !r.overflow }
+
+// replayBody is a recorded request body sent again on a retry.
+type replayBody struct {
+	data     []byte
+	trailers []h1.Field
+	done     bool
+}
+
+func (b *replayBody) Next() ([]byte, error) {
+	if b.done {
+		return nil, io.EOF
+	}
+	b.done = true
+	return b.data, io.EOF
+}
+
+func (b *replayBody) Buffered() bool       { return true }
+func (b *replayBody) Trailers() []h1.Field { return b.trailers }
+func (b *replayBody) Abort()               {}

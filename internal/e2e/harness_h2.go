@@ -1,0 +1,117 @@
+package e2e
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// H2Backend is a real HTTP/2 server (net/http) started for a test: h2c
+// (prior knowledge) or TLS with ALPN h2.
+type H2Backend struct {
+	Addr  string
+	Cert  *Cert // TLS backends: the certificate (Pool trusts it)
+	srv   *http.Server
+	ln    net.Listener
+	conns atomic.Int64 // connections accepted
+}
+
+// StartH2Backend serves h over HTTP/2 on a loopback port, h2c when tlsOn
+// is false. maxStreams sets the server's SETTINGS_MAX_CONCURRENT_STREAMS
+// (0: Go's default, 250).
+func StartH2Backend(t testing.TB, tlsOn bool, maxStreams uint32, h http.Handler) *H2Backend {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &H2Backend{Addr: ln.Addr().String()}
+	b.ln = &countingListener{Listener: ln, n: &b.conns}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	h2s := &http2.Server{MaxConcurrentStreams: maxStreams}
+	if tlsOn {
+		b.Cert = NewCert(t, "127.0.0.1", "localhost")
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{b.Cert.TLS}, NextProtos: []string{"h2"}}
+		if err := http2.ConfigureServer(srv, h2s); err != nil {
+			t.Fatal(err)
+		}
+		go srv.ServeTLS(b.ln, "", "")
+	} else {
+		var p http.Protocols
+		p.SetUnencryptedHTTP2(true)
+		srv.Protocols = &p
+		srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: int(maxStreams)}
+		go srv.Serve(b.ln)
+	}
+	b.srv = srv
+	t.Cleanup(func() { srv.Close() })
+	return b
+}
+
+// Conns returns how many connections the backend accepted.
+func (b *H2Backend) Conns() int64 { return b.conns.Load() }
+
+// Shutdown stops the backend gracefully: net/http sends GOAWAY and
+// finishes in-flight streams.
+func (b *H2Backend) Shutdown(ctx context.Context) error { return b.srv.Shutdown(ctx) }
+
+// Close stops the backend at once.
+func (b *H2Backend) Close() { b.srv.Close() }
+
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
+
+// H2CClient returns an HTTP/2 client speaking h2c prior knowledge to addr.
+func H2CClient(addr string) *http.Client {
+	return &http.Client{Transport: &http2.Transport{
+		AllowHTTP: true,
+		DialTLSContext: func(ctx context.Context, network, _ string, _ *tls.Config) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+	}, Timeout: 30 * time.Second}
+}
+
+// H2TLSClient returns an HTTP/2 client over TLS to addr trusting cert.
+func H2TLSClient(addr string, cert *Cert, serverName string) *http.Client {
+	return &http.Client{Transport: &http2.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: cert.Pool, ServerName: serverName, NextProtos: []string{"h2"}},
+		DialTLSContext: func(ctx context.Context, network, _ string, cfg *tls.Config) (net.Conn, error) {
+			d := tls.Dialer{Config: cfg}
+			return d.DialContext(ctx, network, addr)
+		},
+	}, Timeout: 30 * time.Second}
+}
+
+// H1Client returns an HTTP/1.1 client to addr (TLS when cert is set).
+func H1Client(addr string, cert *Cert, serverName string) *http.Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+		ForceAttemptHTTP2: false,
+		MaxIdleConnsPerHost: 16,
+	}
+	if cert != nil {
+		tr.TLSClientConfig = &tls.Config{RootCAs: cert.Pool, ServerName: serverName, NextProtos: []string{"http/1.1"}}
+		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
