@@ -29,8 +29,8 @@ type h2Conn struct {
 	mb   *mailbox.Box[h2ev]
 
 	events  []h2ev
-	waiting []*h2Call // calls whose upload waits for the engine to send
-	calls   int       // calls opened on the engine and not finished
+	waiting []*h2Call     // calls whose upload waits for the engine to send
+	calls   int           // calls opened on the engine and not finished
 	ready   chan struct{} // closed when the backend's SETTINGS arrived
 	rsem    chan struct{} // read buffers in the owner's hands
 	timer   *time.Timer

@@ -106,7 +106,7 @@ func H1Client(addr string, cert *Cert, serverName string) *http.Client {
 			var d net.Dialer
 			return d.DialContext(ctx, network, addr)
 		},
-		ForceAttemptHTTP2: false,
+		ForceAttemptHTTP2:   false,
 		MaxIdleConnsPerHost: 16,
 	}
 	if cert != nil {
