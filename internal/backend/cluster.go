@@ -47,23 +47,20 @@ func (c *Cluster) Answer(status int) []byte { return c.opts.Answers[status] }
 func (c *Cluster) Pick(exclude []*Backend) *Backend { return c.lb.pick(exclude) }
 
 // RoundTrip sends req to a backend of the cluster and streams the response
-// into w. It picks a backend, obtains a connection (retrying other backends
-// after connect failures, marking the failed ones down), and retries a
-// request that failed on a reused keep-alive connection when that is safe:
-// the method is idempotent, the request carries no body, and no response
-// byte arrived. Nothing is ever replayed once the backend may have acted on
-// it otherwise.
+// into w. It picks a backend, runs one attempt on its pool (HTTP/1.1 or
+// HTTP/2), and lets Decide choose between done, retry (another connection
+// or backend: connect failures mark the backend down), a default answer or
+// an abort. Nothing is replayed once the backend may have acted on it,
+// unless the method is idempotent, bodiless and no response byte arrived.
 //
 // On error, res.HeadSent tells the caller whether it can still answer with
 // the *Error's status or must abort the response.
 func (c *Cluster) RoundTrip(req *Request, body Body, w ResponseWriter, t Timeouts, res *Result) error {
 	var triedBuf [8]*Backend
 	tried := triedBuf[:0]
-	var lastErr *Error
-	connectFailures := 0
-	staleRetries := 0
-	notProcessedRetries := 0
+	var lastErr error
 	var replay *replayBuffer
+	var tries [3]int // by kind: connect, refused, stale
 	for {
 		if req.Cancel.Cancelled() {
 			return ErrClientGone
@@ -76,112 +73,111 @@ func (c *Cluster) RoundTrip(req *Request, body Body, w ResponseWriter, t Timeout
 			return errNoBackend
 		}
 		res.Backend = b
+		var o Outcome
 		if b.h2 != nil {
-			var e *Error
-			retry, err := c.tryH2(b, req, &body, w, t, res, &replay, &notProcessedRetries)
-			if err == nil {
-				return nil
+			if req.HasBody && replay == nil {
+				replay = &replayBuffer{limit: c.opts.RetryBufferBytes}
 			}
-			if retry {
-				if errors.As(err, &e) && (e.Message == accesslog.MsgBackendConnectFailed || e.Message == accesslog.MsgBackendConnectTimeout) {
-					b.MarkDown()
-					lastErr = e
-					if len(tried) < cap(tried) {
-						tried = append(tried, b)
-					}
-					connectFailures++
-					if connectFailures > c.opts.ConnectRetries {
-						return lastErr
-					}
-					c.retried("connect_failed")
-				} else {
-					c.retried("refused_stream")
-				}
-				res.Retries++
-				continue
-			}
-			return err
+			o = c.attemptH2(b, req, body, w, t, res, replay)
+		} else {
+			o = c.attemptH1(b, req, body, w, t, res)
 		}
-		start := b.now()
-		conn, reused, err := b.pool.get(t.Connect)
-		res.ConnectTime += b.now().Sub(start)
-		if err != nil {
-			b.MarkDown()
-			lastErr = dialError(err)
-			if len(tried) < cap(tried) {
-				tried = append(tried, b)
-			}
-			connectFailures++
-			if connectFailures > c.opts.ConnectRetries {
-				return lastErr
-			}
-			c.retried("connect_failed")
+		o.Idempotent, o.HasBody = req.Idempotent(), req.HasBody
+		o.BodyRecorded = replay.replayable()
+		kind := 2
+		switch {
+		case o.ConnectFail:
+			kind = 0
+			o.MaxAttempts = c.opts.ConnectRetries
+		case o.NotProcessed:
+			kind = 1
+			o.MaxAttempts = maxNotProcessedRetries
+		default:
+			o.MaxAttempts = maxStaleRetries
+		}
+		o.Attempts = tries[kind]
+		d, reason := Decide(o)
+		switch d {
+		case Done:
+			return nil
+		case Retry:
+			tries[kind]++
+			c.retried(reason)
 			res.Retries++
+			if o.ConnectFail {
+				b.MarkDown()
+				if len(tried) < cap(tried) {
+					tried = append(tried, b)
+				}
+			}
+			if req.HasBody && replay != nil {
+				replay.replays++
+				body = &replayBody{data: replay.data, trailers: body.Trailers()}
+			}
+			lastErr = o.Err
 			continue
 		}
-		b.markUp()
-		if !req.Cancel.attach(conn.nc) {
-			b.pool.discard(conn, true)
-			return ErrClientGone
-		}
-		b.acquire()
-		err = conn.exchange(req, body, w, t, res)
-		b.release()
-		if err == nil {
-			return nil
+		if o.ConnectFail {
+			b.MarkDown()
 		}
 		var se *staleConnError
-		if errors.As(err, &se) && reused && staleRetries < 2 && req.Idempotent() && !req.HasBody {
-			// The keep-alive connection died under us before any response
-			// byte: the classic idle-close race. Safe to replay.
-			staleRetries++
-			c.retried("stale_connection")
-			res.Retries++
-			continue
-		}
-		if errors.As(err, &se) {
+		if errors.As(o.Err, &se) {
 			return se.e
 		}
-		return err
+		return o.Err
 	}
 }
 
-// maxNotProcessedRetries bounds how often a request the backend refused
-// (REFUSED_STREAM, GOAWAY) is sent again.
-const maxNotProcessedRetries = 3
+// Retry bounds, beyond connect_retries.
+const (
+	maxNotProcessedRetries = 3 // refused HTTP/2 streams
+	maxStaleRetries        = 2 // keep-alive idle-close races
+)
 
-// tryH2 runs one attempt over a backend's HTTP/2 pool. retry says whether
-// the request may be sent again: the backend certainly did not process it
-// (or no connection could be made), no response byte went out, and its
-// body, if any, was fully recorded within retry_buffer_bytes.
-func (c *Cluster) tryH2(b *Backend, req *Request, body *Body, w ResponseWriter, t Timeouts, res *Result, replay **replayBuffer, retries *int) (bool, error) {
-	if req.HasBody && *replay == nil {
-		*replay = &replayBuffer{limit: c.opts.RetryBufferBytes}
+// attemptH1 runs one attempt over a backend's HTTP/1.1 pool.
+func (c *Cluster) attemptH1(b *Backend, req *Request, body Body, w ResponseWriter, t Timeouts, res *Result) Outcome {
+	start := b.now()
+	conn, reused, err := b.pool.get(t.Connect)
+	res.ConnectTime += b.now().Sub(start)
+	if err != nil {
+		return Outcome{Err: dialError(err), ConnectFail: true}
+	}
+	b.markUp()
+	if !req.Cancel.attach(conn.nc) {
+		b.pool.discard(conn, true)
+		return Outcome{Err: ErrClientGone, ClientGone: true}
 	}
 	b.acquire()
-	err := b.h2.exchange(req, *body, w, t, res, *replay)
+	err = conn.exchange(req, body, w, t, res)
 	b.release()
 	if err == nil {
-		b.markUp()
-		return false, nil
+		// The common case returns before errors.As: its target escapes,
+		// which would cost an allocation per request.
+		return Outcome{HeadSent: res.HeadSent}
 	}
 	var se *staleConnError
-	if !errors.As(err, &se) {
-		return false, err
+	return Outcome{
+		Err:        err,
+		HeadSent:   res.HeadSent,
+		ClientGone: errors.Is(err, ErrClientGone),
+		StaleReuse: reused && errors.As(err, &se),
 	}
-	if !se.notProcessed || res.HeadSent || *retries >= maxNotProcessedRetries {
-		return false, se.e
+}
+
+// attemptH2 runs one attempt over a backend's HTTP/2 pool.
+func (c *Cluster) attemptH2(b *Backend, req *Request, body Body, w ResponseWriter, t Timeouts, res *Result, replay *replayBuffer) Outcome {
+	b.acquire()
+	err := b.h2.exchange(req, body, w, t, res, replay)
+	b.release()
+	o := Outcome{Err: err, HeadSent: res.HeadSent, ClientGone: errors.Is(err, ErrClientGone)}
+	var se *staleConnError
+	if errors.As(err, &se) {
+		o.NotProcessed = se.notProcessed
+		o.ConnectFail = se.e.Message == accesslog.MsgBackendConnectFailed || se.e.Message == accesslog.MsgBackendConnectTimeout
+	} else if err == nil {
+		b.markUp()
 	}
-	if req.HasBody {
-		rp := *replay
-		if !rp.replayable() {
-			return false, se.e
-		}
-		*body = &replayBody{data: rp.data, trailers: (*body).Trailers()}
-		rp.replays++
-	}
-	*retries++
-	return true, se.e
+	return o
 }
 
 func (c *Cluster) retried(reason string) {

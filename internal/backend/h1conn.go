@@ -20,7 +20,13 @@ type h1Conn struct {
 	r, w    int     // unread response bytes are rb.b[r:w]
 	lastUse time.Time
 	resp    h1.ResponseHead
+	rh      ResponseHead // the head handed to the writer
 	dec     h1.ChunkedDecoder
+
+	// Upload of a chunked body (used by one goroutine at a time).
+	iov      net.Buffers
+	iovArr   [3][]byte
+	chunkHdr [20]byte
 }
 
 func (c *h1Conn) attach() {
@@ -123,7 +129,8 @@ func (c *h1Conn) exchange(req *Request, body Body, w ResponseWriter, t Timeouts,
 				break
 			}
 			// Informational (RFC 9110 15.2): forward, then keep reading.
-			if err := w.WriteHead(&ResponseHead{Status: status, Reason: c.resp.Reason, Fields: c.resp.Fields, ContentLength: -1, NoBody: true}); err != nil {
+			c.rh = ResponseHead{Status: status, Reason: c.resp.Reason, Fields: c.resp.Fields, ContentLength: -1, NoBody: true}
+			if err := w.WriteHead(&c.rh); err != nil {
 				return clientGone(err)
 			}
 			if err := w.Flush(); err != nil {
@@ -152,6 +159,13 @@ func (c *h1Conn) exchange(req *Request, body Body, w ResponseWriter, t Timeouts,
 			c.w += m
 		}
 		if rerr != nil && m == 0 {
+			if e := up.clientError(); e != nil {
+				// The client's body broke off (malformed chunk, client
+				// gone or idle): the upload closed the backend
+				// connection to wake this read. Answer the client's
+				// fault, not a backend failure.
+				return e
+			}
 			if isTimeout(rerr) {
 				now := c.pool.b.now()
 				if expectPending {
@@ -168,11 +182,10 @@ func (c *h1Conn) exchange(req *Request, body Body, w ResponseWriter, t Timeouts,
 					c.nc.SetReadDeadline(now.Add(t.Response))
 					continue
 				}
-				e := &Error{Status: 504, Message: accesslog.MsgBackendTimeout, Err: rerr}
-				if !gotAny {
-					return &staleConnError{e: e}
-				}
-				return e
+				// Never a stale-connection retry: a backend that stays
+				// silent may be working on the request, and a replay
+				// would run it twice and multiply the client's wait.
+				return &Error{Status: 504, Message: accesslog.MsgBackendTimeout, Err: rerr}
 			}
 			e := &Error{Status: 502, Message: accesslog.MsgBackendReset, Err: rerr}
 			if !gotAny && (up == nil || up.err() == nil) {
@@ -188,7 +201,10 @@ func (c *h1Conn) exchange(req *Request, body Body, w ResponseWriter, t Timeouts,
 		// A final answer without 100 Continue: the body was not wanted.
 		res.BodyIncomplete = true
 	}
-	rh := ResponseHead{Status: head.Status, Reason: head.Reason, Fields: head.Fields, ContentLength: -1, NoBody: mode == h1.BodyNone}
+	// rh lives in the connection: handed to an interface method, a local
+	// would escape to the heap once per response.
+	rh := &c.rh
+	*rh = ResponseHead{Status: head.Status, Reason: head.Reason, Fields: head.Fields, ContentLength: -1, NoBody: mode == h1.BodyNone}
 	if mode == h1.BodyLength {
 		rh.ContentLength = head.ContentLength
 	}
@@ -198,7 +214,7 @@ func (c *h1Conn) exchange(req *Request, body Body, w ResponseWriter, t Timeouts,
 		}
 		res.Status = 101
 		res.HeadSent = true
-		if err := w.WriteHead(&rh); err != nil {
+		if err := w.WriteHead(rh); err != nil {
 			return clientGone(err)
 		}
 		c.r += head.HeadBytes
@@ -209,7 +225,7 @@ func (c *h1Conn) exchange(req *Request, body Body, w ResponseWriter, t Timeouts,
 	}
 	res.Status = head.Status
 	res.HeadSent = true
-	if err := w.WriteHead(&rh); err != nil {
+	if err := w.WriteHead(rh); err != nil {
 		return clientGone(err)
 	}
 	c.r += head.HeadBytes
@@ -226,9 +242,24 @@ func (c *h1Conn) exchange(req *Request, body Body, w ResponseWriter, t Timeouts,
 		err = &Error{Status: 502, Message: accesslog.MsgBackendBadResponse, Err: errors.New("unexpected response framing")}
 	}
 	if err != nil {
+		if e := up.clientError(); e != nil {
+			return e
+		}
 		return err
 	}
 	if up != nil {
+		if !up.finished() && up.read.Load() {
+			// The whole body was read from the client and its last bytes
+			// are on their way to the backend (which answered as soon as
+			// it had them): let the upload finish rather than mistake it
+			// for an early answer and lose the client connection.
+			timer := time.NewTimer(lastWriteWait)
+			select {
+			case <-up.done:
+			case <-timer.C:
+			}
+			timer.Stop()
+		}
 		if !up.finished() {
 			return nil // deferred cleanup aborts the upload; response is complete
 		}
@@ -379,7 +410,7 @@ func (c *h1Conn) writeBufferedBody(wb []byte, body Body, chunked bool, t Timeout
 	for body.Buffered() {
 		p, err := body.Next()
 		if err != nil && err != io.EOF {
-			return wb, false, &Error{Status: 400, Message: accesslog.MsgClientAborted, Err: err}
+			return wb, false, (&clientBodyError{err}).answer()
 		}
 		if len(p) > 0 {
 			res.BytesIn += int64(len(p))
@@ -421,10 +452,14 @@ func (c *h1Conn) writeChunk(p []byte, chunked bool, t Timeouts) error {
 	if !chunked {
 		return c.write(p, t)
 	}
-	var hdr [20]byte
-	bufs := net.Buffers{h1.AppendChunkHeader(hdr[:0], len(p)), p, crlf}
+	// The vector and the size line live in the connection: locals would
+	// escape to the heap on every chunk (WriteTo hands them to an
+	// interface).
+	c.iovArr = [3][]byte{h1.AppendChunkHeader(c.chunkHdr[:0], len(p)), p, crlf}
+	c.iov = c.iovArr[:]
 	c.nc.SetWriteDeadline(c.pool.b.now().Add(t.Response))
-	_, err := bufs.WriteTo(c.nc)
+	_, err := c.iov.WriteTo(c.nc)
+	c.iovArr = [3][]byte{}
 	return err
 }
 
@@ -436,8 +471,13 @@ var crlf = []byte("\r\n")
 type upload struct {
 	done     chan struct{}
 	progress atomic.Int64 // bytes written so far
+	read     atomic.Bool  // set by the upload once the client's body has been read to its end
 	failure  error        // set before done is closed
 }
+
+// lastWriteWait bounds how long a complete response waits for an upload
+// that has read the whole body and is writing its last bytes.
+const lastWriteWait = time.Second
 
 func (u *upload) finished() bool {
 	select {
@@ -455,12 +495,54 @@ func (u *upload) err() error {
 	return nil
 }
 
+// clientError returns the exchange error when the upload ended because the
+// client's side of the body failed, else nil. u may be nil.
+func (u *upload) clientError() *Error {
+	if u == nil {
+		return nil
+	}
+	var ce *clientBodyError
+	if errors.As(u.err(), &ce) {
+		return ce.answer()
+	}
+	return nil
+}
+
+// clientBodyError is a failure to read the request body from the client, as
+// opposed to a failure to write it to the backend.
+type clientBodyError struct{ err error }
+
+func (e *clientBodyError) Error() string { return "reading the request body: " + e.err.Error() }
+func (e *clientBodyError) Unwrap() error { return e.err }
+
+// answer classifies the failure: a malformed body (RFC 9112 7.1 chunk
+// framing) is the client's bad request; an idle client timed out; anything
+// else means the client went away mid-body.
+func (e *clientBodyError) answer() *Error {
+	var pe *h1.Error
+	switch {
+	case errors.As(e.err, &pe):
+		return &Error{Status: 400, Message: accesslog.MsgBadRequest, Err: e.err}
+	case isTimeout(e.err):
+		return &Error{Status: 408, Message: accesslog.MsgClientTimeout, Err: e.err}
+	}
+	return &Error{Status: 400, Message: accesslog.MsgClientAborted, Err: e.err}
+}
+
 func (c *h1Conn) startUpload(body Body, chunked bool, t Timeouts, res *Result) *upload {
 	u := &upload{done: make(chan struct{})}
 	go func() {
-		defer close(u.done)
-		u.failure = c.uploadRest(body, chunked, t, u)
+		err := c.uploadRest(body, chunked, t, u)
 		res.BytesIn += u.progress.Load()
+		u.failure = err
+		close(u.done)
+		var ce *clientBodyError
+		if errors.As(err, &ce) {
+			// The backend now holds a truncated request and waits for the
+			// rest: close its connection so the exchange stops waiting
+			// for a response (it then reports this error).
+			c.nc.Close()
+		}
 	}()
 	return u
 }
@@ -469,7 +551,10 @@ func (c *h1Conn) uploadRest(body Body, chunked bool, t Timeouts, u *upload) erro
 	for {
 		p, err := body.Next()
 		if err != nil && err != io.EOF {
-			return err
+			return &clientBodyError{err}
+		}
+		if err == io.EOF {
+			u.read.Store(true)
 		}
 		if len(p) > 0 {
 			if werr := c.writeChunk(p, chunked, t); werr != nil {

@@ -49,7 +49,7 @@ func (p *h1Pool) get(connectTimeout time.Duration) (c *h1Conn, reused bool, err 
 			c.attach()
 			return c, true, nil
 		}
-		p.discard(c, false)
+		p.discard(c, true) // counted as active by the gauges call above
 	}
 	nc, err := p.dial("tcp", p.b.Address, connectTimeout)
 	if err != nil {

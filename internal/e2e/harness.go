@@ -51,8 +51,16 @@ var placeholder = regexp.MustCompile(`@L[0-9]+@`)
 
 // Start renders cfg (replacing vars and binding one loopback listener per
 // @Ln@ placeholder) and starts sluice with it. The access log is captured
-// (see AccessLog).
+// (see AccessLog) unless the config says access_log = "off".
 func Start(t testing.TB, cfg string, vars map[string]string) *Sluice {
+	t.Helper()
+	return StartWith(t, cfg, vars, nil)
+}
+
+// StartWith is Start with a hook that adjusts the parsed config before
+// sluice starts. Config durations are whole seconds in TOML; tests of
+// timeouts set sub-second values here (see Listeners and Clusters).
+func StartWith(t testing.TB, cfg string, vars map[string]string, tweak func(*config.Config)) *Sluice {
 	t.Helper()
 	s := &Sluice{t: t, addrs: map[string]string{}, logBuf: &syncBuffer{}, Log: &syncBuffer{}}
 	lns := map[string]net.Listener{}
@@ -80,7 +88,15 @@ func Start(t testing.TB, cfg string, vars map[string]string) *Sluice {
 		}
 		t.Fatalf("config: %v\n%s", err, cfg)
 	}
-	al := accesslog.New(s.logBuf, nil, "json")
+	if tweak != nil {
+		tweak(c)
+	}
+	// The access log is captured, unless the config turns it off
+	// (benchmarks: then AccessLog returns nothing).
+	var al *accesslog.Logger
+	if c.AccessLog != "off" {
+		al = accesslog.New(s.logBuf, nil, "json")
+	}
 	log := slog.New(slog.NewTextHandler(s.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := server.Start(c, server.Options{Log: log, AccessLog: al, Listeners: lns})
 	if err != nil {
@@ -90,6 +106,11 @@ func Start(t testing.TB, cfg string, vars map[string]string) *Sluice {
 		t.Fatalf("start: %v", err)
 	}
 	s.Server = srv
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("sluice log:\n%s\naccess log:\n%s", s.Log.String(), strings.Join(s.AccessLog(), "\n"))
+		}
+	})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -207,11 +228,20 @@ type Backend struct {
 	mu   sync.Mutex
 	reqs []*http.Request
 	body [][]byte
+
+	conns, closed int
 }
 
 // StartBackend serves h on a loopback port. h may be nil: the default
 // answers 200 with "backend <addr> <method> <path>".
 func StartBackend(t testing.TB, h http.HandlerFunc) *Backend {
+	t.Helper()
+	return StartBackendWith(t, h, nil)
+}
+
+// StartBackendWith is StartBackend with a hook that adjusts the server
+// (IdleTimeout, ...) before it starts serving.
+func StartBackendWith(t testing.TB, h http.HandlerFunc, configure func(*http.Server)) *Backend {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -232,6 +262,19 @@ func StartBackend(t testing.TB, h http.HandlerFunc) *Backend {
 		b.mu.Unlock()
 		h(w, r)
 	})}
+	b.srv.ConnState = func(_ net.Conn, st http.ConnState) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		switch st {
+		case http.StateNew:
+			b.conns++
+		case http.StateClosed, http.StateHijacked:
+			b.closed++
+		}
+	}
+	if configure != nil {
+		configure(b.srv)
+	}
 	go b.srv.Serve(ln)
 	t.Cleanup(func() { b.srv.Close() })
 	return b
@@ -249,6 +292,20 @@ func (b *Backend) Bodies() [][]byte {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([][]byte(nil), b.body...)
+}
+
+// Conns returns how many connections the backend accepted.
+func (b *Backend) Conns() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.conns
+}
+
+// ClosedConns returns how many of its connections have closed.
+func (b *Backend) ClosedConns() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
 }
 
 // Close stops the backend.

@@ -33,8 +33,12 @@ type h1Session struct {
 
 	wb []byte // pending output
 
+	iov    net.Buffers // vectored write of wb and a large body piece
+	iovArr [3][]byte   // iov's backing array
+
 	req  h1.RequestHead
 	breq backend.Request
+	res  backend.Result
 	body h1Body
 	resp h1Response
 
@@ -69,6 +73,7 @@ func (e *Env) ServeH1(info ConnInfo, initial []byte) {
 	s.rb = getInBuf(e.Limits.MaxHeadBytes)
 	s.wb = getOutBuf()
 	s.w = copy(s.rb, initial)
+	e.LMetrics.BytesIn.Add(float64(len(initial))) // read by protocol detection, but client bytes all the same
 	s.req.Fields = make([]h1.Field, 0, 32)
 	s.serve()
 	s.nc.Close()
@@ -140,6 +145,12 @@ func (s *h1Session) serve() {
 			return
 		}
 		s.nc.SetReadDeadline(deadline)
+		if s.drainReq.Load() && s.r == s.w {
+			// drain ran between the check above and the deadline we
+			// just set, which overwrote its wake-up: close now rather
+			// than wait out the idle timeout.
+			return
+		}
 		m, rerr := s.nc.Read(s.rb[s.w:])
 		s.w += m
 		s.env.LMetrics.BytesIn.Add(float64(m))
@@ -263,7 +274,7 @@ func (s *h1Session) handle(n int) bool {
 	*br = backend.Request{
 		Method: req.Method, Scheme: s.scheme(), Authority: authority, Path: path,
 		Fields: req.Fields, ContentLength: req.ContentLength,
-		Expect100: req.Expect100, TETrailers: req.TETrailers, Upgrade: req.Upgrade,
+		Expect100: req.Expect100, TETrailers: req.TETrailers, Upgrade: tunnelUpgrade(req.Upgrade),
 		ClientIP: s.info.ClientIP, FrontProto: "http/1.1",
 	}
 	var body backend.Body
@@ -281,8 +292,11 @@ func (s *h1Session) handle(n int) bool {
 		body = &s.body
 	}
 
-	var res backend.Result
-	err := cl.RoundTrip(br, body, s, env.timeouts(), &res)
+	// The result lives in the session: a local would escape to the heap
+	// (the exchange's upload goroutine writes to it) once per request.
+	res := &s.res
+	*res = backend.Result{}
+	err := cl.RoundTrip(br, body, s, env.timeouts(), res)
 	rec.Status = res.Status
 	rec.BackendConn, rec.TimeToFirst = res.ConnectTime, res.TTFB
 	rec.BytesIn, rec.Retries = res.BytesIn, res.Retries
@@ -299,6 +313,9 @@ func (s *h1Session) handle(n int) bool {
 			keep = false
 		case !res.HeadSent && errors.As(err, &be):
 			rec.Message = be.Message
+			if pe := (*h1.Error)(nil); errors.As(err, &pe) {
+				s.env.Metrics.H1Rejected(pe.Reason) // a malformed chunked body
+			}
 			if be.Status == 400 { // the client's body broke off
 				keep = false
 				s.closing = true
@@ -412,6 +429,28 @@ func absolutePath(t []byte) []byte {
 
 var slash = []byte("/")
 
+// tunnelUpgrade returns the Upgrade offer to relay to a backend, or nil. An
+// offer of h2c is never relayed: it asks to switch this one hop to HTTP/2
+// (RFC 7540 3.2, dropped by RFC 9113 3.1), and a backend that accepted it
+// through sluice's tunnel would then take raw HTTP/2 from the client past
+// every routing decision (h2c smuggling). Such a request is served as
+// plain HTTP/1.1.
+func tunnelUpgrade(offer []byte) []byte {
+	for rest := offer; len(rest) > 0; {
+		var tok []byte
+		if i := bytes.IndexByte(rest, ','); i >= 0 {
+			tok, rest = rest[:i], rest[i+1:]
+		} else {
+			tok, rest = rest, nil
+		}
+		tok = bytes.TrimSpace(tok)
+		if len(tok) >= 3 && bytes.EqualFold(tok[:3], []byte("h2c")) && (len(tok) == 3 || tok[3] == '/') {
+			return nil
+		}
+	}
+	return offer
+}
+
 func stripQuery(p []byte) []byte {
 	for i, c := range p {
 		if c == '?' {
@@ -499,8 +538,17 @@ func (b *h1Body) Next() ([]byte, error) {
 			if len(data) > 0 {
 				return data, nil
 			}
-			if consumed > 0 && s.r < s.w {
-				continue
+			if consumed > 0 {
+				if s.r < s.w {
+					continue
+				}
+				// Only framing (a chunk's CRLF, a size line) was
+				// buffered: return an empty piece instead of blocking,
+				// so that Buffered stays true to its word. Otherwise the
+				// request head waits in sluice for the client's next
+				// chunk, and a client that waits for the response
+				// before sending more deadlocks.
+				return nil, nil
 			}
 		}
 		if err := b.fill(); err != nil {

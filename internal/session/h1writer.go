@@ -5,8 +5,10 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sluice-proxy/sluice/internal/backend"
 	"github.com/sluice-proxy/sluice/internal/h1"
 )
@@ -152,8 +154,12 @@ func (s *h1Session) flush() error {
 
 func (s *h1Session) writev(p, tail []byte) error {
 	s.nc.SetWriteDeadline(s.env.Now().Add(s.env.Limits.FrontTimeout))
-	bufs := net.Buffers{s.wb, p, tail}
-	n, err := bufs.WriteTo(s.nc)
+	// The vector lives in the session: a local net.Buffers escapes to the
+	// heap on every call (WriteTo hands it to an interface).
+	s.iovArr = [3][]byte{s.wb, p, tail}
+	s.iov = s.iovArr[:]
+	n, err := s.iov.WriteTo(s.nc)
+	s.iovArr = [3][]byte{}
 	s.env.LMetrics.BytesOut.Add(float64(n))
 	s.wb = s.wb[:0]
 	if err != nil {
@@ -204,25 +210,36 @@ func (s *h1Session) Tunnel(bc net.Conn, buffered []byte) error {
 	}
 	if len(buffered) > 0 {
 		s.nc.SetWriteDeadline(time.Now().Add(idle))
-		if _, err := s.nc.Write(buffered); err != nil {
+		n, err := s.nc.Write(buffered)
+		s.env.LMetrics.BytesOut.Add(float64(n))
+		s.resp.bytesOut += int64(n)
+		if err != nil {
 			return nil
 		}
 	}
+	var active atomic.Int64 // unix nanos of the last byte moved either way
+	active.Store(time.Now().UnixNano())
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		s.resp.bytesOut += pipe(s.nc, bc, idle)
+		s.resp.bytesOut += pipe(s.nc, bc, idle, &active, s.env.LMetrics.BytesOut)
 	}()
-	pipe(bc, s.nc, idle)
+	pipe(bc, s.nc, idle, &active, s.env.LMetrics.BytesIn)
 	wg.Wait()
 	s.closing = true
 	return nil
 }
 
 // pipe copies src to dst until EOF or an idle timeout, then half-closes dst
-// so the other direction can finish. It returns the bytes copied.
-func pipe(dst, src net.Conn, idle time.Duration) int64 {
+// so the other direction can finish. It returns the bytes copied. active is
+// shared by both directions: a tunnel is idle only when neither direction
+// moved a byte for idle (DESIGN.md 3.6, bidirectional silence), so a
+// WebSocket that only pushes one way stays up.
+//
+// Tunnel bytes are client bytes too: counted is the client byte counter of
+// this direction (received for client->backend, sent for backend->client).
+func pipe(dst, src net.Conn, idle time.Duration, active *atomic.Int64, counted prometheus.Counter) int64 {
 	bp := getOutBuf()
 	defer putOutBuf(bp)
 	buf := bp[:cap(bp)]
@@ -230,13 +247,18 @@ func pipe(dst, src net.Conn, idle time.Duration) int64 {
 	for {
 		src.SetReadDeadline(time.Now().Add(idle))
 		n, err := src.Read(buf)
+		if err != nil && n == 0 && isTimeout(err) && time.Since(time.Unix(0, active.Load())) < idle {
+			continue // this direction is quiet, the other one is not
+		}
 		if n > 0 {
+			active.Store(time.Now().UnixNano())
 			dst.SetWriteDeadline(time.Now().Add(idle))
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				src.Close()
 				return total
 			}
 			total += int64(n)
+			counted.Add(float64(n))
 		}
 		if err != nil {
 			if err == io.EOF {
