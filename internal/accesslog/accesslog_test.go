@@ -149,3 +149,32 @@ func BenchmarkLog(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestNoLogInjection: request bytes cannot break a line or forge a field,
+// in either format, and JSON lines stay valid JSON.
+func TestNoLogInjection(t *testing.T) {
+	for _, format := range []string{"json", "text"} {
+		var buf bytes.Buffer
+		lg := New(&buf, nil, format)
+		r := sample()
+		r.Path = []byte("/a\n{\"status\":200}\r\x00\"\\\xff")
+		r.Authority = []byte("evil host=1")
+		lg.Log(r)
+		lg.Close()
+		out := buf.String()
+		if strings.Count(out, "\n") != 1 {
+			t.Fatalf("%s: the line was split: %q", format, out)
+		}
+		if format == "json" {
+			var m map[string]any
+			if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+				t.Fatalf("invalid JSON %v: %q", err, out)
+			}
+			if m["status"] != 504.0 || !strings.HasPrefix(m["path"].(string), "/a\n{") {
+				t.Fatalf("fields altered: %v", m)
+			}
+		} else if !strings.Contains(out, `authority="evil host=1"`) {
+			t.Fatalf("text value not quoted: %q", out)
+		}
+	}
+}
