@@ -1,5 +1,6 @@
 // Command backend is the origin server of bench/run.sh: /small answers 64
-// bytes, /1m one MiB, anything else 404. It is deliberately plain net/http:
+// bytes, /1m one MiB, anything else "ok". With -h2c it also speaks HTTP/2
+// with prior knowledge (tests use it as a backend they can SIGSTOP). It is deliberately plain net/http:
 // the benchmark pins it to its own core, so its cost does not count.
 package main
 
@@ -14,6 +15,7 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:18080", "listen address")
+	h2c := flag.Bool("h2c", false, "also serve HTTP/2 with prior knowledge (h2c)")
 	flag.Parse()
 	small := bytes.Repeat([]byte("s"), 64)
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16)
@@ -27,6 +29,13 @@ func main() {
 	mux := http.NewServeMux()
 	mux.Handle("/small", serve(small))
 	mux.Handle("/1m", serve(big))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
 	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if *h2c {
+		var p http.Protocols
+		p.SetHTTP1(true)
+		p.SetUnencryptedHTTP2(true)
+		srv.Protocols = &p
+	}
 	log.Fatal(srv.ListenAndServe())
 }

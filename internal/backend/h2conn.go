@@ -3,6 +3,7 @@ package backend
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-proxy/sluice/internal/bufpool"
@@ -37,6 +38,9 @@ type h2Conn struct {
 	timerAt time.Time
 	ended   bool
 	endErr  error
+	goAway  bool        // the backend sent GOAWAY
+	counted atomic.Bool // opened and counted in the pool gauge
+	pingRTT time.Duration
 
 	// guarded by pool.mu
 	active   int  // calls placed on this connection (reserved or open)
@@ -320,6 +324,12 @@ func (hc *h2Conn) health() {
 		}
 		return
 	}
+	if rtt := hc.conn.PingRTT(); rtt != hc.pingRTT {
+		hc.pingRTT = rtt
+		if m := hc.pool.b.m; m != nil {
+			m.PingRTT.Set(rtt.Seconds())
+		}
+	}
 	last := hc.conn.LastFrameIn()
 	if last.IsZero() || now.Sub(last) >= hc.pool.readIdle {
 		hc.conn.Ping()
@@ -380,6 +390,21 @@ func (hc *h2Conn) end(err error) {
 	}
 }
 
+// closeReason names why a connection closed, for the metric.
+func (hc *h2Conn) closeReason() string {
+	switch {
+	case hc.endErr == errBackendUnresponsive:
+		return "ping_timeout"
+	case hc.goAway:
+		return "goaway"
+	case hc.conn.Retiring():
+		return "retired"
+	case hc.endErr == errBackendConnLost:
+		return "idle_or_closed"
+	}
+	return "error"
+}
+
 // finish closes the socket and fails every call still on the connection.
 func (hc *h2Conn) finish() {
 	hc.timer.Stop()
@@ -397,6 +422,10 @@ func (hc *h2Conn) finish() {
 	// socket and exit.
 	for len(hc.rsem) > 0 {
 		<-hc.rsem
+	}
+	if m := hc.pool.b.m; m != nil && hc.counted.Load() {
+		m.H2Conns.Dec()
+		m.H2ConnEvent("closed", hc.closeReason())
 	}
 	hc.pool.remove(hc)
 }
@@ -491,7 +520,11 @@ func (hc *h2Conn) OnGoAway(last h2.StreamID, code h2.ErrCode, debug []byte) {
 	p.mu.Lock()
 	hc.retiring = true
 	p.mu.Unlock()
+	hc.goAway = true
 	p.goAways.Add(1)
+	if m := p.b.m; m != nil {
+		m.H2GoAway.Inc()
+	}
 	p.signal()
 }
 

@@ -202,6 +202,11 @@ func (p *h2Pool) dial(timeout time.Duration) (*h2Conn, error) {
 	select {
 	case <-hc.ready:
 		p.opened.Add(1)
+		hc.counted.Store(true)
+		if m := p.b.m; m != nil {
+			m.H2Conns.Inc()
+			m.H2ConnEvent("opened", "demand")
+		}
 		return hc, nil
 	case <-ctx.Done():
 		hc.mb.Post(h2ev{kind: h2evClose})
@@ -240,6 +245,10 @@ func (p *h2Pool) exchange(req *Request, body Body, w ResponseWriter, t Timeouts,
 		return &staleConnError{e: dialError(err), notProcessed: true}
 	}
 	defer p.release(hc)
+	if m := p.b.m; m != nil {
+		m.H2Streams.Inc()
+		defer m.H2Streams.Dec()
+	}
 	c := &h2Call{hc: hc, notify: make(chan struct{}, 1), upNotify: make(chan struct{}, 1)}
 	c.fields, c.store = buildH2Request(c.fields[:0], c.store[:0], req, p.tls != nil)
 	c.noBody = !req.HasBody || body == nil

@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"io"
 	"net"
 	"net/http"
 	"sync/atomic"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // H2Backend is a real HTTP/2 server (net/http) started for a test: h2c
@@ -114,4 +117,101 @@ func H1Client(addr string, cert *Cert, serverName string) *http.Client {
 		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	}
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+// GoAwayBackend is an HTTP/2 (h2c) backend that answers every request
+// with "ok" and, after `every` streams on a connection, sends
+// GOAWAY(NO_ERROR) naming the last stream it answered; the streams the
+// client already had in flight above it are never answered (RFC 9113 6.8:
+// not processed, the client must retry them elsewhere), and the
+// connection closes shortly after. It models a backend restarting
+// gracefully under load, with the lowest last-stream-id it may send.
+type GoAwayBackend struct {
+	Addr     string
+	ln       net.Listener
+	goaways  atomic.Int64
+	answered atomic.Int64
+	dropped  atomic.Int64
+	conns    atomic.Int64
+}
+
+// StartGoAwayBackend starts the backend on a loopback port.
+func StartGoAwayBackend(t testing.TB, every int) *GoAwayBackend {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &GoAwayBackend{Addr: ln.Addr().String(), ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			b.conns.Add(1)
+			go b.serve(c, every)
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return b
+}
+
+// GoAways, Answered and Dropped count what the backend did.
+func (b *GoAwayBackend) GoAways() int64  { return b.goaways.Load() }
+func (b *GoAwayBackend) Answered() int64 { return b.answered.Load() }
+func (b *GoAwayBackend) Dropped() int64  { return b.dropped.Load() }
+func (b *GoAwayBackend) Conns() int64    { return b.conns.Load() }
+
+func (b *GoAwayBackend) serve(c net.Conn, every int) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Minute))
+	preface := make([]byte, len(http2.ClientPreface))
+	if _, err := io.ReadFull(c, preface); err != nil {
+		return
+	}
+	fr := http2.NewFramer(c, c)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	fr.WriteSettings(http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 100})
+	var hbuf bytes.Buffer
+	enc := hpack.NewEncoder(&hbuf)
+	seen := 0
+	var last uint32
+	goingAway := false
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				fr.WriteSettingsAck()
+			}
+		case *http2.PingFrame:
+			if !f.IsAck() {
+				fr.WritePing(true, f.Data)
+			}
+		case *http2.MetaHeadersFrame:
+			id := f.StreamID
+			seen++
+			if goingAway && id > last {
+				b.dropped.Add(1) // above our GOAWAY: not processed
+				continue
+			}
+			hbuf.Reset()
+			enc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
+			enc.WriteField(hpack.HeaderField{Name: "content-length", Value: "2"})
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: hbuf.Bytes(), EndHeaders: true})
+			fr.WriteData(id, true, []byte("ok"))
+			b.answered.Add(1)
+			if !goingAway && seen >= every {
+				goingAway = true
+				last = id
+				fr.WriteGoAway(last, http2.ErrCodeNo, nil)
+				b.goaways.Add(1)
+				go func() { time.Sleep(200 * time.Millisecond); c.Close() }()
+			}
+		}
+	}
 }

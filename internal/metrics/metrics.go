@@ -34,6 +34,11 @@ type Metrics struct {
 	backendConnFail *prometheus.CounterVec   // cluster, backend
 	backendConns    *prometheus.GaugeVec     // cluster, backend, state (idle|active)
 	backendRetries  *prometheus.CounterVec   // cluster, reason
+	h2Conns         *prometheus.GaugeVec     // cluster, backend
+	h2Streams       *prometheus.GaugeVec     // cluster, backend
+	h2ConnEvents    *prometheus.CounterVec   // cluster, backend, event, reason
+	h2BackendGoAway *prometheus.CounterVec   // cluster, backend
+	h2PingRTT       *prometheus.GaugeVec     // cluster, backend
 	answers         *prometheus.CounterVec   // status, reason
 
 	// HTTP/2 engine.
@@ -105,6 +110,11 @@ func New() *Metrics {
 	m.backendConnFail = cv("sluice_backend_connect_failures_total", "Failed connection attempts to the backend.", "cluster", "backend")
 	m.backendConns = gv("sluice_backend_connections", "Connections to the backend, by state.", "cluster", "backend", "state")
 	m.backendRetries = cv("sluice_backend_retries_total", "Requests retried on another connection or backend, by reason.", "cluster", "reason")
+	m.h2Conns = gv("sluice_backend_h2_connections", "Open HTTP/2 connections to the backend (the pool size).", "cluster", "backend")
+	m.h2Streams = gv("sluice_backend_h2_streams_active", "Streams open on the backend's HTTP/2 connections.", "cluster", "backend")
+	m.h2ConnEvents = cv("sluice_backend_h2_connections_total", "HTTP/2 backend connections opened and closed, by reason.", "cluster", "backend", "event", "reason")
+	m.h2BackendGoAway = cv("sluice_backend_h2_goaway_received_total", "GOAWAY frames received from the backend.", "cluster", "backend")
+	m.h2PingRTT = gv("sluice_backend_h2_ping_rtt_seconds", "Round-trip time of the last health-check PING to the backend.", "cluster", "backend")
 	m.answers = cv("sluice_default_answers_total", "Default answers sluice generated itself, by status and reason.", "status", "reason")
 
 	m.H2ConnsActive = g("sluice_h2_connections_active", "Open HTTP/2 client connections.")
@@ -218,6 +228,21 @@ type BackendSet struct {
 	ConnectFail prometheus.Counter
 	IdleConns   prometheus.Gauge
 	ActiveConns prometheus.Gauge
+
+	// HTTP/2 backends.
+	H2Conns   prometheus.Gauge
+	H2Streams prometheus.Gauge
+	H2GoAway  prometheus.Counter
+	PingRTT   prometheus.Gauge
+	h2Events  *prometheus.CounterVec
+	cluster   string
+	backend   string
+}
+
+// H2ConnEvent counts an HTTP/2 backend connection opened or closed (event
+// "opened" or "closed") for a reason.
+func (b *BackendSet) H2ConnEvent(event, reason string) {
+	b.h2Events.WithLabelValues(b.cluster, b.backend, event, reason).Inc()
 }
 
 // Backend resolves the metrics of one backend.
@@ -228,6 +253,13 @@ func (m *Metrics) Backend(cluster, backend string) *BackendSet {
 		ConnectFail: m.backendConnFail.WithLabelValues(cluster, backend),
 		IdleConns:   m.backendConns.WithLabelValues(cluster, backend, "idle"),
 		ActiveConns: m.backendConns.WithLabelValues(cluster, backend, "active"),
+		H2Conns:     m.h2Conns.WithLabelValues(cluster, backend),
+		H2Streams:   m.h2Streams.WithLabelValues(cluster, backend),
+		H2GoAway:    m.h2BackendGoAway.WithLabelValues(cluster, backend),
+		PingRTT:     m.h2PingRTT.WithLabelValues(cluster, backend),
+		h2Events:    m.h2ConnEvents,
+		cluster:     cluster,
+		backend:     backend,
 	}
 }
 
@@ -238,6 +270,10 @@ func (m *Metrics) ForgetBackend(cluster, backend string) {
 	m.backendConnFail.DeleteLabelValues(cluster, backend)
 	m.backendConns.DeleteLabelValues(cluster, backend, "idle")
 	m.backendConns.DeleteLabelValues(cluster, backend, "active")
+	m.h2Conns.DeleteLabelValues(cluster, backend)
+	m.h2Streams.DeleteLabelValues(cluster, backend)
+	m.h2BackendGoAway.DeleteLabelValues(cluster, backend)
+	m.h2PingRTT.DeleteLabelValues(cluster, backend)
 }
 
 // Retry counts a request retried on another connection or backend.
