@@ -8,9 +8,9 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"regexp"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 )
