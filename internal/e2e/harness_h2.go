@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -212,6 +214,136 @@ func (b *GoAwayBackend) serve(c net.Conn, every int) {
 				b.goaways.Add(1)
 				go func() { time.Sleep(200 * time.Millisecond); c.Close() }()
 			}
+		}
+	}
+}
+
+// ScriptedH2Backend is an h2c backend driven frame by frame by a test:
+// for every request it calls Handle with a writer for that stream, and it
+// records the RST_STREAM frames sluice sends it.
+type ScriptedH2Backend struct {
+	Addr   string
+	mu     sync.Mutex
+	resets map[uint32]http2.ErrCode
+}
+
+// H2Stream lets a scripted backend answer one stream.
+type H2Stream struct {
+	ID   uint32
+	Path string
+	mu   *sync.Mutex // serializes frame writes on the connection
+	fr   *http2.Framer
+	enc  *hpack.Encoder
+	hbuf *bytes.Buffer
+}
+
+// Respond writes a response head (status, then name/value pairs).
+func (s *H2Stream) Respond(status int, endStream bool, kv ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hbuf.Reset()
+	s.enc.WriteField(hpack.HeaderField{Name: ":status", Value: strconv.Itoa(status)})
+	for i := 0; i+1 < len(kv); i += 2 {
+		s.enc.WriteField(hpack.HeaderField{Name: kv[i], Value: kv[i+1]})
+	}
+	s.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: s.ID, BlockFragment: s.hbuf.Bytes(), EndHeaders: true, EndStream: endStream})
+}
+
+// Data writes a DATA frame.
+func (s *H2Stream) Data(p []byte, endStream bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fr.WriteData(s.ID, endStream, p)
+}
+
+// Reset writes RST_STREAM.
+func (s *H2Stream) Reset(code http2.ErrCode) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fr.WriteRSTStream(s.ID, code)
+}
+
+// StartScriptedH2Backend serves h2c; handle runs on its own goroutine per
+// request.
+func StartScriptedH2Backend(t testing.TB, handle func(*H2Stream)) *ScriptedH2Backend {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &ScriptedH2Backend{Addr: ln.Addr().String(), resets: map[uint32]http2.ErrCode{}}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go b.serve(c, handle)
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return b
+}
+
+// ResetCode returns the code of the RST_STREAM sluice sent for a stream.
+func (b *ScriptedH2Backend) ResetCode(id uint32) (http2.ErrCode, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c, ok := b.resets[id]
+	return c, ok
+}
+
+// Resets returns every RST_STREAM received, by stream.
+func (b *ScriptedH2Backend) Resets() map[uint32]http2.ErrCode {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[uint32]http2.ErrCode, len(b.resets))
+	for k, v := range b.resets {
+		out[k] = v
+	}
+	return out
+}
+
+func (b *ScriptedH2Backend) serve(c net.Conn, handle func(*H2Stream)) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Minute))
+	preface := make([]byte, len(http2.ClientPreface))
+	if _, err := io.ReadFull(c, preface); err != nil {
+		return
+	}
+	var mu sync.Mutex
+	fr := http2.NewFramer(c, c)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	var hbuf bytes.Buffer
+	enc := hpack.NewEncoder(&hbuf)
+	mu.Lock()
+	fr.WriteSettings()
+	mu.Unlock()
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				mu.Lock()
+				fr.WriteSettingsAck()
+				mu.Unlock()
+			}
+		case *http2.PingFrame:
+			if !f.IsAck() {
+				mu.Lock()
+				fr.WritePing(true, f.Data)
+				mu.Unlock()
+			}
+		case *http2.RSTStreamFrame:
+			b.mu.Lock()
+			b.resets[f.StreamID] = f.ErrCode
+			b.mu.Unlock()
+		case *http2.MetaHeadersFrame:
+			st := &H2Stream{ID: f.StreamID, Path: f.PseudoValue("path"), mu: &mu, fr: fr, enc: enc, hbuf: &hbuf}
+			go handle(st)
 		}
 	}
 }

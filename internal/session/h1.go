@@ -302,7 +302,7 @@ func (s *h1Session) handle(n int) bool {
 	rec.BytesIn, rec.Retries = res.BytesIn, res.Retries
 	if res.Backend != nil {
 		rec.Backend = res.Backend.ID
-		rec.BackProto = "http/1.1"
+		rec.BackProto = backProto(res.Backend)
 	}
 	keep := !s.closing
 	if err != nil {
