@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +35,11 @@ func matrixHandler(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte{0, 0, 0, 0, 2, 8, 1})
 		w.Header().Set("Grpc-Status", "0")
 		w.Header().Set("Grpc-Message", "ok")
+	case "/early":
+		// 103 Early Hints (RFC 8297) before the final answer.
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Write([]byte("final"))
 	case "/headers":
 		fmt.Fprintf(w, "host=%s te=%q conn=%q xff=%q proto=%s", r.Host, r.Header.Get("Te"), r.Header.Get("Connection"), r.Header.Get("X-Forwarded-For"), r.Proto)
 	default:
@@ -155,8 +163,26 @@ backends = [ { address = "@H2@" } ]
 				for err := range errs {
 					t.Error(err)
 				}
+				// 1xx responses are forwarded before the final one.
+				got1xx := 0
+				trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+					if code == 103 && h.Get("Link") != "" {
+						got1xx++
+					}
+					return nil
+				}}
+				req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", base+"/early", nil)
+				resp, err = client.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ = io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || string(body) != "final" || got1xx != 1 {
+					t.Errorf("early hints: %d %q, %d 103 responses seen", resp.StatusCode, body, got1xx)
+				}
 				// Hop-by-hop fields removed, forwarding fields added.
-				req, _ := http.NewRequest("GET", base+"/headers", nil)
+				req, _ = http.NewRequest("GET", base+"/headers", nil)
 				req.Header.Set("X-Forwarded-For", "10.1.1.1")
 				resp, err = client.Do(req)
 				if err != nil {
