@@ -2,6 +2,7 @@ package h2
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/sluice-proxy/sluice/internal/h2/frame"
@@ -455,8 +456,15 @@ func (c *Conn) fail(err error) error {
 
 // abortStreams closes every stream at connection end.
 func (c *Conn) abortStreams(code ErrCode) {
-	for _, s := range c.streams {
-		c.closeStream(s, code)
+	// In stream order, not map order: the handler sees the closes in a
+	// repeatable order.
+	ids := make([]StreamID, 0, len(c.streams))
+	for id := range c.streams {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		c.closeStream(c.streams[id], code)
 	}
 }
 

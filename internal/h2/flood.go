@@ -68,6 +68,7 @@ type floodState struct {
 	settingsLife   int
 	emptyData      window
 	wuZero         window
+	wuReturned     int64 // DATA octets whose connection credit came back (stream-0 WINDOW_UPDATE)
 	glitches       int
 
 	// Refusal back-pressure: refusals within refuseSpan halve the MCS we

@@ -45,6 +45,11 @@ func (c *Conn) onData(h frame.Header, payload []byte) error {
 			// Frames in flight when we reset: ignore (RFC 9113 5.4.2).
 			return c.glitch("data_after_reset")
 		}
+		if c.goAwaySent && id > c.goAwayLast {
+			// RFC 9113 6.8: a stream above our GOAWAY's last id was
+			// ignored, and so is the body the peer had in flight for it.
+			return nil
+		}
 		// RFC 9113 5.1 (closed): a connection error STREAM_CLOSED keeps
 		// "at most one RST_STREAM per stream" true.
 		return connErr(frame.StreamClosed, "data_on_closed_stream")
@@ -142,6 +147,12 @@ func (c *Conn) onHeaders(h frame.Header, payload []byte) error {
 		c.lastPeer = id
 		hb.kind = blockRequest
 		switch {
+		case c.resetIDs.has(id):
+			// We reset this id while it was idle (a self-dependent
+			// PRIORITY, RFC 9113 5.3.1), which closed it: ignore the
+			// block (5.1 closed) rather than open a stream that could
+			// get a second RST_STREAM (DESIGN.md 4.4).
+			hb.kind = blockDiscard
 		case c.goAwaySent && id > c.goAwayLast:
 			// RFC 9113 6.8: streams above our GOAWAY's last id are
 			// ignored; the client retries them elsewhere.
@@ -487,8 +498,17 @@ func (c *Conn) onWindowUpdate(h frame.Header, payload []byte) error {
 			// RFC 9113 6.9: zero increment on the connection.
 			return connErr(frame.ProtocolError, "window_update_zero")
 		}
-		if c.flood.wuZero.add(c.t) > c.cfg.Flood.WindowUpdateZeroPerWindow {
-			return errFlood(FloodWindowUpdateZero)
+		// Credit that returns DATA we sent is flow control at work (Go's
+		// Transport sends one per 4 KiB it reads, so a fast download
+		// brings thousands a second): only credit beyond what our DATA
+		// used counts toward the flood.
+		if owed := c.stats.DataOut - c.flood.wuReturned; int64(f.Increment) <= owed {
+			c.flood.wuReturned += int64(f.Increment)
+		} else {
+			c.flood.wuReturned = c.stats.DataOut
+			if c.flood.wuZero.add(c.t) > c.cfg.Flood.WindowUpdateZeroPerWindow {
+				return errFlood(FloodWindowUpdateZero)
+			}
 		}
 		if c.sendWindow+int64(f.Increment) > maxWindow {
 			return connErr(frame.FlowControlError, "conn_window_overflow")
@@ -502,8 +522,12 @@ func (c *Conn) onWindowUpdate(h frame.Header, payload []byte) error {
 			return connErr(frame.ProtocolError, "window_update_on_idle_stream")
 		}
 		// WINDOW_UPDATE may legitimately follow END_STREAM or a reset
-		// (RFC 9113 6.9); ignore it, but count: in bulk it is a flood.
-		return c.glitch("window_update_on_closed_stream")
+		// (RFC 9113 5.1, 6.9): ignore it. Not a glitch: Go's Transport
+		// keeps returning credit, a WINDOW_UPDATE per 4 KiB, while its
+		// reader drains what arrived before END_STREAM, so a healthy
+		// download can bring hundreds; and ignoring one costs no more
+		// than an unknown frame type.
+		return nil
 	}
 	if f.Increment == 0 {
 		// RFC 9113 6.9: stream error PROTOCOL_ERROR.

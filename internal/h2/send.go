@@ -201,6 +201,7 @@ func (c *Conn) Produce() {
 			break
 		}
 		if !c.sendOne(s) {
+			c.sendUnmetered()
 			break
 		}
 	}
@@ -261,6 +262,29 @@ func (c *Conn) sendOne(s *Stream) bool {
 		c.sched.remove(s)
 	}
 	return true
+}
+
+// sendUnmetered runs when the connection window is closed: it sends what
+// flow control does not meter (RFC 9113 6.9 counts only DATA payload),
+// the trailers or bare END_STREAM of streams with no data left. Without
+// it they would wait behind another stream's data for a WINDOW_UPDATE.
+func (c *Conn) sendUnmetered() {
+	for u := range c.sched.buckets {
+		b := &c.sched.buckets[u]
+		for _, list := range [...]*[]*Stream{&b.sequential, &b.incremental} {
+			for i := 0; i < len(*list) && len(c.out) < outHighWater; {
+				s := (*list)[i]
+				if s.sendq.len == 0 && (s.trailers != nil || s.endQueued) {
+					c.sendOne(s) // ends s, which leaves the bucket
+					if i < len(*list) && (*list)[i] == s {
+						i++
+					}
+					continue
+				}
+				i++
+			}
+		}
+	}
 }
 
 func flagEnd(end bool) frame.Flags {

@@ -1,6 +1,8 @@
 package h2
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/sluice-proxy/sluice/internal/h2/frame"
@@ -88,6 +90,8 @@ func (c *Conn) reap() error {
 		}
 		victims = append(victims, s)
 	}
+	// Map order is random: reset in stream order so a run is repeatable.
+	slices.SortFunc(victims, func(a, b *Stream) int { return cmp.Compare(a.id, b.id) })
 	for _, s := range victims {
 		c.obs.Reaped(s.reapReason)
 		if s.reapReason == ReapWindowStall && s.stallProgress > 0 {
