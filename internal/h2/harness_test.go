@@ -65,7 +65,7 @@ type recHandler struct {
 }
 
 func (h *recHandler) OnRequest(s *Stream, req *Request) {
-	h.st.inv.onRequest(s)
+	h.st.inv.OnRequest(s)
 	r := reqRec{
 		id: s.ID(), method: string(req.Method), scheme: string(req.Scheme), authority: string(req.Authority),
 		path: string(req.Path), pro: string(req.Protocol), contentLength: req.ContentLength,
@@ -108,7 +108,7 @@ func (h *recHandler) OnTrailers(s *Stream, fields []Field) {
 }
 
 func (h *recHandler) OnClosed(s *Stream) {
-	h.st.inv.onClosed(s)
+	h.st.inv.OnClosed(s)
 	h.closed = append(h.closed, closedRec{id: s.ID(), code: s.CloseCode(), peer: s.ResetByPeer(), reap: s.ReapReason(), state: s.State()})
 	if !h.noRelease {
 		h.st.c.Release(s)
@@ -189,7 +189,7 @@ type serverTester struct {
 	c     *Conn
 	h     *recHandler
 	obs   *recObserver
-	inv   *invariantChecker
+	inv   *InvariantChecker
 
 	enc    *hpack.Encoder // the client's HPACK encoder
 	encBuf bytes.Buffer
@@ -231,7 +231,7 @@ func newServerTester(t testing.TB, opts ...func(*Config)) *serverTester {
 		dataCall: map[StreamID]int{}, trailers: map[StreamID][]string{}, autoConsume: true,
 	}
 	st.c = NewConn(cfg, st.h, st.obs, st.clock.now)
-	st.inv = newInvariantChecker(st.c, func(msg string) { t.Helper(); t.Error(msg) })
+	st.inv = NewInvariantChecker(st.c, func(msg string) { t.Helper(); t.Error(msg) })
 	st.enc = hpack.NewEncoder(&st.encBuf)
 	st.dec = hpack.NewDecoder(4096, nil)
 	st.step(func() { st.c.Start() })
@@ -242,7 +242,7 @@ func newServerTester(t testing.TB, opts ...func(*Config)) *serverTester {
 // invariants after it.
 func (st *serverTester) step(fn func()) {
 	st.t.Helper()
-	st.inv.beginStep()
+	st.inv.BeginStep()
 	fn()
 	st.flush(true)
 }
@@ -258,13 +258,13 @@ func (st *serverTester) flush(entry bool) {
 	}
 	written := slices.Clone(out[:n])
 	st.c.Written(n)
-	st.inv.ourBytes(written)
+	st.inv.OurBytes(written)
 	st.wire = append(st.wire, written...)
 	st.cutFrames()
 	full := len(st.c.Pending()) == 0 && len(st.wire) == 0
-	st.inv.endStep(full, entry)
+	st.inv.EndStep(full, entry)
 	if full {
-		st.inv.checkObserver(st.obs.sent)
+		st.inv.CheckObserver(st.obs.sent)
 	}
 	if entry && st.h.autoConsume {
 		st.checkCredit()
@@ -341,7 +341,7 @@ func (st *serverTester) decodeBlock() []hpack.HeaderField {
 func (st *serverTester) feed(b []byte) {
 	st.t.Helper()
 	st.step(func() {
-		st.inv.peerBytes(b)
+		st.inv.PeerBytes(b)
 		if err := st.c.Feed(b); err != nil {
 			st.err = err
 		}
@@ -389,7 +389,7 @@ func (st *serverTester) advance(d time.Duration) {
 // pass.
 func (st *serverTester) do(fn func()) {
 	st.t.Helper()
-	st.inv.beginStep()
+	st.inv.BeginStep()
 	fn()
 	st.flush(false)
 	if st.autoProduce {

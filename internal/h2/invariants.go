@@ -8,8 +8,9 @@ import (
 	"github.com/sluice-proxy/sluice/internal/h2/frame"
 )
 
-// invariantChecker asserts the invariants of DESIGN.md section 4 that are
-// observable at engine level, after every step a driver makes (Feed,
+// InvariantChecker asserts the invariants of DESIGN.md section 4 that are
+// observable at engine level (it is exported for the session simulator and
+// used only by tests), after every step a driver makes (Feed,
 // Produce, Tick, a handler call into the Conn). It watches both directions
 // of the wire: the peer's bytes (to model the windows the peer granted and
 // the settings it sent) and ours (to check what actually went out), plus the
@@ -17,7 +18,7 @@ import (
 // that drives a Conn with random interleavings can reuse it as is.
 //
 // Server role only (the engine under test is the frontend).
-type invariantChecker struct {
+type InvariantChecker struct {
 	c      *Conn
 	report func(msg string) // called once per violation
 
@@ -52,8 +53,8 @@ type invariantChecker struct {
 	lastActivity time.Time
 }
 
-func newInvariantChecker(c *Conn, report func(string)) *invariantChecker {
-	return &invariantChecker{
+func NewInvariantChecker(c *Conn, report func(string)) *InvariantChecker {
+	return &InvariantChecker{
 		c:            c,
 		report:       report,
 		prefaceLeft:  len(frame.ClientPreface),
@@ -70,18 +71,18 @@ func newInvariantChecker(c *Conn, report func(string)) *invariantChecker {
 	}
 }
 
-func (k *invariantChecker) fail(format string, args ...any) {
+func (k *InvariantChecker) fail(format string, args ...any) {
 	k.report(fmt.Sprintf("invariant: "+format, args...))
 }
 
-// beginStep marks the start of one driver step.
-func (k *invariantChecker) beginStep() {
+// BeginStep marks the start of one driver step.
+func (k *InvariantChecker) BeginStep() {
 	k.appFrameIn = false
 	k.lastActivity = k.c.LastActivity()
 }
 
-// peerBytes models bytes the peer sent (exactly what was passed to Feed).
-func (k *invariantChecker) peerBytes(p []byte) {
+// PeerBytes models bytes the peer sent (exactly what was passed to Feed).
+func (k *InvariantChecker) PeerBytes(p []byte) {
 	if k.inDead {
 		return
 	}
@@ -105,7 +106,7 @@ func (k *invariantChecker) peerBytes(p []byte) {
 	}
 }
 
-func (k *invariantChecker) peerFrame(h frame.Header, payload []byte) {
+func (k *InvariantChecker) peerFrame(h frame.Header, payload []byte) {
 	switch h.Type {
 	case frame.TypeHeaders:
 		k.appFrameIn = true
@@ -157,8 +158,8 @@ func (k *invariantChecker) peerFrame(h frame.Header, payload []byte) {
 	}
 }
 
-// ourBytes checks bytes that went on the wire from us.
-func (k *invariantChecker) ourBytes(p []byte) {
+// OurBytes checks bytes that went on the wire from us.
+func (k *InvariantChecker) OurBytes(p []byte) {
 	k.outBuf = append(k.outBuf, p...)
 	for {
 		h, payload, n, err := frame.Next(k.outBuf, frame.MaxMaxFrameSize)
@@ -175,7 +176,7 @@ func (k *invariantChecker) ourBytes(p []byte) {
 	}
 }
 
-func (k *invariantChecker) ourFrame(h frame.Header, payload []byte) {
+func (k *InvariantChecker) ourFrame(h frame.Header, payload []byte) {
 	k.sentByType[h.Type]++
 	if h.Length > k.peerMaxFrame && h.Type != frame.TypeSettings {
 		// RFC 9113 4.2: never larger than the peer's SETTINGS_MAX_FRAME_SIZE.
@@ -241,8 +242,8 @@ func (k *invariantChecker) ourFrame(h frame.Header, payload []byte) {
 	}
 }
 
-// onRequest is called from the handler's OnRequest.
-func (k *invariantChecker) onRequest(s *Stream) {
+// OnRequest is called from the handler's OnRequest.
+func (k *InvariantChecker) OnRequest(s *Stream) {
 	id := s.ID()
 	// DESIGN.md 4.5: no stream above the last id of a GOAWAY we sent
 	// (on the wire or queued) is ever accepted.
@@ -261,7 +262,7 @@ func (k *invariantChecker) onRequest(s *Stream) {
 
 // goAwayLast is the smallest last-stream-id among the GOAWAYs we sent,
 // including frames queued in Pending and not yet written.
-func (k *invariantChecker) goAwayLast() (StreamID, bool) {
+func (k *InvariantChecker) goAwayLast() (StreamID, bool) {
 	last, ok := StreamID(0), false
 	if n := len(k.goAwaysOnWire); n > 0 {
 		last, ok = k.goAwaysOnWire[n-1], true
@@ -282,8 +283,8 @@ func (k *invariantChecker) goAwayLast() (StreamID, bool) {
 	return last, ok
 }
 
-// onClosed is called from the handler's OnClosed.
-func (k *invariantChecker) onClosed(s *Stream) {
+// OnClosed is called from the handler's OnClosed.
+func (k *InvariantChecker) OnClosed(s *Stream) {
 	if !s.Closed() {
 		k.fail("OnClosed for stream %d in state %v", s.ID(), s.State())
 	}
@@ -293,12 +294,12 @@ func (k *invariantChecker) onClosed(s *Stream) {
 	delete(k.open, s.ID())
 }
 
-// endStep checks the engine's state after one step. fullyWritten says
+// EndStep checks the engine's state after one step. fullyWritten says
 // the driver wrote all of Pending, so the wire models are exact. entry
 // says the step was an engine entry point (Feed, Produce, Tick), which
 // reports every closed stream before returning; a handler-side call
 // (WriteResponse, Reset, ...) leaves that to the next entry point.
-func (k *invariantChecker) endStep(fullyWritten, entry bool) {
+func (k *InvariantChecker) EndStep(fullyWritten, entry bool) {
 	c := k.c
 	// DESIGN.md 4.6: only HEADERS and DATA from the peer move the idle
 	// clock; SETTINGS, PING, WINDOW_UPDATE and our own output never do.
@@ -372,7 +373,7 @@ func (k *invariantChecker) endStep(fullyWritten, entry bool) {
 
 // checkScheduler: every queued stream is live, in exactly one bucket, and
 // the count matches.
-func (k *invariantChecker) checkScheduler() {
+func (k *InvariantChecker) checkScheduler() {
 	sc := &k.c.sched
 	seen := map[*Stream]bool{}
 	for u := range sc.buckets {
@@ -397,9 +398,9 @@ func (k *invariantChecker) checkScheduler() {
 	}
 }
 
-// checkObserver compares the observer's per-type frame counts with the
+// CheckObserver compares the observer's per-type frame counts with the
 // frames seen on the wire (the metrics must not lie).
-func (k *invariantChecker) checkObserver(sent map[frame.FrameType]int) {
+func (k *InvariantChecker) CheckObserver(sent map[frame.FrameType]int) {
 	for t, n := range sent {
 		if k.sentByType[t] != n {
 			k.fail("observer counted %d %v frames sent, the wire carried %d", n, t, k.sentByType[t])
