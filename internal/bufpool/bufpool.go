@@ -4,7 +4,10 @@
 // holds the pointer; ownership moves with it and the last owner frees it.
 package bufpool
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // ChunkSize is the capacity of every chunk: one maximal default HTTP/2
 // DATA frame.
@@ -19,15 +22,26 @@ type Chunk struct {
 
 var pool = sync.Pool{New: func() any { return &Chunk{B: make([]byte, 0, ChunkSize)} }}
 
+// outstanding counts chunks handed out and not freed: tests check that a
+// finished connection leaves none behind.
+var outstanding atomic.Int64
+
 // Get returns an empty chunk.
 func Get() *Chunk {
 	c := pool.Get().(*Chunk)
 	c.B, c.Off = c.B[:0], 0
+	outstanding.Add(1)
 	return c
 }
 
 // Free returns the chunk to the pool; the caller must not use it again.
-func (c *Chunk) Free() { pool.Put(c) }
+func (c *Chunk) Free() {
+	outstanding.Add(-1)
+	pool.Put(c)
+}
+
+// Outstanding returns the number of chunks in use.
+func Outstanding() int64 { return outstanding.Load() }
 
 // Unread returns the bytes not yet consumed.
 func (c *Chunk) Unread() []byte { return c.B[c.Off:] }

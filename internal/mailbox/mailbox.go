@@ -26,7 +26,8 @@ type Box[E any] struct {
 }
 
 // New returns a mailbox whose parked owner is restarted by running owner
-// on a new goroutine.
+// on a new goroutine. A nil owner starts nothing: whoever drives the
+// mailbox (a simulator) runs the owner's steps itself.
 func New[E any](owner func()) *Box[E] {
 	return &Box[E]{wake: make(chan struct{}, 1), owner: owner}
 }
@@ -52,7 +53,9 @@ func (m *Box[E]) Post(e E) bool {
 	m.running = true
 	m.mu.Unlock()
 	if start {
-		go m.owner()
+		if m.owner != nil {
+			go m.owner()
+		}
 		return true
 	}
 	select {

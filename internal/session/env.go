@@ -18,6 +18,7 @@ import (
 
 	"github.com/sluice-proxy/sluice/internal/accesslog"
 	"github.com/sluice-proxy/sluice/internal/backend"
+	"github.com/sluice-proxy/sluice/internal/h2"
 	"github.com/sluice-proxy/sluice/internal/metrics"
 	"github.com/sluice-proxy/sluice/internal/router"
 )
@@ -48,15 +49,53 @@ type Env struct {
 	LMetrics  *metrics.ListenerSet
 	AccessLog *accesslog.Logger
 	Log       *slog.Logger
-	Now       func() time.Time
+	Now       func() time.Time // Clock.Now
+	Clock     Clock            // time for sessions; nil: the real clock
 
 	sessions *sessionSet
+	sim      *simHooks // set by the simulator only
+}
+
+// Clock is where sessions get time and timers, so tests and the
+// simulator can run them on a fake clock.
+type Clock interface {
+	Now() time.Time
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a timer made by a Clock.
+type Timer interface {
+	Stop() bool
+	Reset(d time.Duration) bool
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+func (realClock) AfterFunc(d time.Duration, f func()) Timer {
+	return time.AfterFunc(d, f)
+}
+
+// simHooks replace what the simulator drives itself: it starts no
+// goroutines, so every interleaving is chosen by its seeded scheduler.
+type simHooks struct {
+	// startExchange hands a linked stream to the simulated backend
+	// instead of running a backend exchange on a goroutine.
+	startExchange func(st *h2Stream)
+	// endExchanges finishes every exchange still running (the session
+	// ended: as the real exchanges do, each reports an error).
+	endExchanges func()
+	// wrap lets the simulator watch the engine's callbacks.
+	wrap func(h2.Handler) h2.Handler
 }
 
 // NewEnv fills defaults and returns an Env ready for Serve calls.
 func NewEnv(e Env) *Env {
+	if e.Clock == nil {
+		e.Clock = realClock{}
+	}
 	if e.Now == nil {
-		e.Now = time.Now
+		e.Now = e.Clock.Now
 	}
 	if e.Log == nil {
 		e.Log = slog.Default()

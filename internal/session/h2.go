@@ -48,7 +48,7 @@ type h2Session struct {
 	start        time.Time
 	firstRequest bool // a request was seen: the idle timeout replaces the request timeout
 	drainAt      time.Time
-	timer        *time.Timer // posts evTimer; armed for the next deadline
+	timer        Timer // posts evTimer; armed for the next deadline
 	timerAt      time.Time
 	ended        bool
 
@@ -72,43 +72,70 @@ func putReadBuf(b *readBuf) { readBufs.Put(b) }
 // connection is still open (idle, with its owner parked); info.Done
 // reports the real end.
 func (e *Env) ServeH2(info ConnInfo, initial []byte) {
+	s := e.newH2Session(info, true)
+	if s == nil {
+		return
+	}
+	if !s.begin(initial) {
+		return
+	}
+	s.inflight = make(chan struct{}, maxReadsInFlight)
+	go s.reader()
+	s.run()
+}
+
+// newH2Session sets a session up; owned says whether owner goroutines are
+// started on demand (false: the simulator drives step itself).
+func (e *Env) newH2Session(info ConnInfo, owned bool) *h2Session {
 	s := &h2Session{env: e, info: info, nc: info.Conn, id: sessionIDs.Add(1), start: e.Now()}
-	s.mb = newMailbox(s.run)
+	if owned {
+		s.mb = newMailbox(s.run)
+	} else {
+		s.mb = newMailbox(nil)
+	}
 	s.mb.Claim() // this goroutine is the first owner
 	if !e.sessions.add(s) {
 		info.Conn.Close()
 		if info.Done != nil {
 			info.Done()
 		}
-		return
+		return nil
 	}
 	e.LMetrics.ActiveH2.Inc()
 	e.Metrics.H2ConnsActive.Inc()
 	s.obs = e.h2Observer()
 	cfg := e.Limits.H2.Config
 	cfg.Role = h2.Server
-	s.conn = h2.NewConn(cfg, s, s.obs, e.Now)
+	var h h2.Handler = s
+	if e.sim != nil && e.sim.wrap != nil {
+		h = e.sim.wrap(s)
+	}
+	s.conn = h2.NewConn(cfg, h, s.obs, e.Now)
 	s.conn.SetScheduler(e.Limits.H2.Scheduler)
-	s.conn.Start()
-	s.timer = time.AfterFunc(time.Hour, func() { s.mb.Post(event{kind: evTimer}) })
+	s.timer = e.Clock.AfterFunc(time.Hour, func() { s.mb.Post(event{kind: evTimer}) })
 	s.timer.Stop()
-	if t := info.TLS; t != nil && !t.H2Allowed {
+	return s
+}
+
+// begin sends the opening frames and feeds the bytes protocol detection
+// read; false: the session already ended.
+func (s *h2Session) begin(initial []byte) bool {
+	s.conn.Start()
+	if t := s.info.TLS; t != nil && !t.H2Allowed {
 		// RFC 9113 9.2.2: a TLS 1.2 suite on the block list.
 		s.conn.GoAway(frame.InadequateSecurity, nil)
 		s.flushAndClose()
 		s.end()
-		return
+		return false
 	}
 	if len(initial) > 0 {
 		if err := s.conn.Feed(initial); err != nil {
 			s.flushAndClose()
 			s.end()
-			return
+			return false
 		}
 	}
-	s.inflight = make(chan struct{}, maxReadsInFlight)
-	go s.reader()
-	s.run()
+	return true
 }
 
 func (s *h2Session) drain() { s.mb.Post(event{kind: evDrain}) }
@@ -118,12 +145,33 @@ func (s *h2Session) kill()  { s.mb.Post(event{kind: evKill}) }
 // owner parked (the connection went idle); the mailbox starts it again.
 func (s *h2Session) run() {
 	for {
-		if !s.handleQueued() {
-			s.end()
+		if s.step() != stepWait {
 			return
 		}
+		<-s.mb.Wake()
+	}
+}
+
+// stepResult says how a step of the owner ended.
+type stepResult uint8
+
+const (
+	stepWait   stepResult = iota // wait for the next event
+	stepParked                   // idle: the owner parked (a new one starts on the next post)
+	stepEnded                    // the session is over
+)
+
+// step runs the owner's work until it would have to wait for an event,
+// without blocking on anything but socket writes. The simulator calls it
+// directly.
+func (s *h2Session) step() stepResult {
+	for {
+		if !s.handleQueued() {
+			s.end()
+			return stepEnded
+		}
 		s.linkPending()
-		if s.running > 0 {
+		if s.running > 0 && s.env.sim == nil {
 			// Let the exchanges that are ready run before writing, so
 			// their responses leave in one write instead of one write
 			// each: the wake-up of this goroutine by the first of them
@@ -132,25 +180,25 @@ func (s *h2Session) run() {
 			runtime.Gosched()
 			if !s.handleQueued() {
 				s.end()
-				return
+				return stepEnded
 			}
 			s.linkPending()
 		}
 		if !s.write() {
 			s.end()
-			return
+			return stepEnded
 		}
 		if s.conn.ShouldClose() {
 			s.flushAndClose()
 			s.end()
-			return
+			return stepEnded
 		}
 		now := s.env.Now()
 		deadline := s.nextDeadline(now)
 		if !deadline.IsZero() && !deadline.After(now) {
 			if !s.onTimer(now) {
 				s.end()
-				return
+				return stepEnded
 			}
 			continue
 		}
@@ -162,10 +210,11 @@ func (s *h2Session) run() {
 			s.conn.Trim()
 			s.events = nil
 			if s.mb.Park() {
-				return
+				return stepParked
 			}
+			continue
 		}
-		<-s.mb.Wake()
+		return stepWait
 	}
 }
 
@@ -191,6 +240,10 @@ func (s *h2Session) handleQueued() bool {
 	s.events = s.mb.Take(s.events)
 	for i := range s.events {
 		if !s.handle(&s.events[i]) {
+			// The session ends: end() still owes the events behind this
+			// one (an exchange's final event, a read buffer) their
+			// cleanup.
+			s.events = s.events[i+1:]
 			return false
 		}
 		s.events[i] = event{}
@@ -396,8 +449,13 @@ func (s *h2Session) end() {
 		}
 	}
 	s.pending = s.pending[:0]
+	if s.env.sim != nil {
+		s.env.sim.endExchanges()
+	}
 	s.exchRuns.Wait()
-	for _, e := range s.mb.Close() {
+	left := append(s.events, s.mb.Close()...)
+	s.events = nil
+	for _, e := range left {
 		switch e.kind {
 		case evRead:
 			if e.buf != nil {
@@ -597,6 +655,10 @@ func (s *h2Session) linkPending() {
 		st.running = true
 		s.running++
 		s.firstRequest = true
+		if s.env.sim != nil {
+			s.env.sim.startExchange(st)
+			continue
+		}
 		s.exchRuns.Add(1)
 		go func() {
 			defer s.exchRuns.Done()

@@ -245,15 +245,32 @@ func (st *h2Stream) run(t backend.Timeouts) {
 		body = st.body
 	}
 	err := st.cl.RoundTrip(&st.breq, body, st, t, &res)
+	st.complete(err, &res)
+}
+
+// complete ends the exchange side: the owner gets a final event carrying
+// the outcome.
+func (st *h2Stream) complete(err error, res *backend.Result) {
 	st.mu.Lock()
 	bytesOut := st.res.BytesOut
-	st.res = res
+	st.res = *res
 	st.res.BytesOut = bytesOut
 	st.err = err
 	st.done = true
 	st.notified = false // always deliver the final event
 	st.notifyLocked()
 	st.mu.Unlock()
+}
+
+// writeRoom returns how many bytes Write takes now without waiting for
+// response credit (the simulator's backends never write more).
+func (st *h2Stream) writeRoom() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.gone {
+		return 1 << 30
+	}
+	return max(0, maxOutstanding-st.outstanding)
 }
 
 // bodyPipe carries a request body from the owner (DATA frames) to the

@@ -1,0 +1,380 @@
+package session
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluice-proxy/sluice/internal/backend"
+	"github.com/sluice-proxy/sluice/internal/bufpool"
+	"github.com/sluice-proxy/sluice/internal/h2"
+	"github.com/sluice-proxy/sluice/internal/metrics"
+	"github.com/sluice-proxy/sluice/internal/router"
+)
+
+// The simulator (docs/testing.md): one HTTP/2 session driven step by step
+// by a seeded scheduler, over an in-memory connection, on a fake clock,
+// with a client model (valid or hostile) and backend models; every
+// invariant is checked after every step. A failure prints its seed and the
+// command that replays it; the same seed replays the same trace.
+var (
+	simSeeds   = flag.Int("sim.seeds", 300, "simulator: number of seeds to run")
+	simFirst   = flag.Int64("sim.first", 1, "simulator: first seed")
+	simSeed    = flag.Int64("sim.seed", 0, "simulator: run only this seed (replay)")
+	simSteps   = flag.Int("sim.steps", 2500, "simulator: scheduler steps in the active phase of a seed")
+	simSoak    = flag.Duration("sim.soak", 0, "simulator: run consecutive seeds for this long and report steps per second")
+	simTrace   = flag.Bool("sim.trace", false, "simulator: print every step of the seed")
+	simHostile = flag.Int("sim.hostile", 4, "simulator: one seed in N uses the hostile client")
+)
+
+var simMetrics = metrics.New()
+
+// TestSim runs the simulator over a range of seeds (CI runs the default
+// range; see docs/testing.md for a soak).
+func TestSim(t *testing.T) {
+	switch {
+	case *simSeed != 0:
+		r := runSim(*simSeed, *simTrace)
+		t.Logf("seed %d: %s", *simSeed, r.summary())
+		if r.err != "" {
+			t.Fatalf("seed %d: %s", *simSeed, r.err)
+		}
+	case *simSoak > 0:
+		start := time.Now()
+		var steps, seeds int64
+		for seed := *simFirst; time.Since(start) < *simSoak; seed++ {
+			r := runSim(seed, false)
+			steps += int64(r.steps)
+			seeds++
+			if r.err != "" {
+				t.Fatalf("seed %d: %s\nreplay: go test ./internal/session -run 'TestSim$' -sim.seed=%d -sim.trace", seed, r.err, seed)
+			}
+		}
+		el := time.Since(start)
+		t.Logf("soak: %d seeds, %d steps in %v: %.0f steps/s", seeds, steps, el.Round(time.Second), float64(steps)/el.Seconds())
+	default:
+		n := *simSeeds
+		if testing.Short() || raceEnabled && n == 300 {
+			// Under the race detector the default run is a smoke test:
+			// .ci/run runs the full seed budget without it.
+			n = min(n, 60)
+		}
+		var steps, requests int
+		for seed := *simFirst; seed < *simFirst+int64(n); seed++ {
+			r := runSim(seed, false)
+			steps += r.steps
+			requests += r.requests
+			if r.err != "" {
+				t.Fatalf("seed %d: %s\nreplay: go test ./internal/session -run 'TestSim$' -sim.seed=%d -sim.trace", seed, r.err, seed)
+			}
+		}
+		t.Logf("%d seeds, %d steps, %d requests", n, steps, requests)
+	}
+}
+
+type simResult struct {
+	err                                           string
+	steps, requests, completed, resets, exchanges int
+	trace                                         []string
+}
+
+func (r *simResult) summary() string {
+	return fmt.Sprintf("%d steps, %d requests, %d complete, %d reset, %d exchanges", r.steps, r.requests, r.completed, r.resets, r.exchanges)
+}
+
+// simRun is one seed's world.
+type simRun struct {
+	rng    *rand.Rand
+	clock  *simClock
+	conn   *simConn
+	env    *Env
+	s      *h2Session
+	inv    *h2.InvariantChecker
+	client *simClient
+	be     *simBackend
+	res    *simResult
+	trace  bool
+	failed atomic.Bool
+	ended  bool
+	chunks int64    // bufpool chunks in use before the seed
+	unfed  [][]byte // bytes posted to the session, not yet fed to the engine
+}
+
+func (r *simRun) fail(format string, args ...any) {
+	if r.failed.Swap(true) {
+		return
+	}
+	r.res.err = fmt.Sprintf(format, args...)
+}
+
+func (r *simRun) logf(format string, args ...any) {
+	if r.trace {
+		fmt.Printf("[%s] %s\n", r.clock.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+	}
+}
+
+// simWatch sits between the engine and the session to feed the invariant
+// checker the handler callbacks.
+type simWatch struct {
+	h2.Handler
+	r *simRun
+}
+
+func (w simWatch) OnRequest(s *h2.Stream, req *h2.Request) {
+	w.r.inv.OnRequest(s)
+	w.Handler.OnRequest(s, req)
+}
+
+func (w simWatch) OnClosed(s *h2.Stream) {
+	w.r.inv.OnClosed(s)
+	w.Handler.OnClosed(s)
+}
+
+func runSim(seed int64, trace bool) *simResult {
+	r := &simRun{rng: rand.New(rand.NewPCG(uint64(seed), 0x5111ce)), clock: newSimClock(), conn: &simConn{}, res: &simResult{}, trace: trace}
+	r.chunks = bufpool.Outstanding()
+	fail := func(format string, args ...any) { r.fail(format, args...) }
+	hostile := *simHostile > 0 && seed%int64(*simHostile) == 0
+	r.client = newSimClient(r.rng, hostile, fail)
+	r.be = &simBackend{rng: r.rng, clock: r.clock, backTimeout: 30 * time.Second, fail: fail, malformed: r.client.malformedPaths}
+
+	cl := backend.NewCluster("sim", backend.ClusterOptions{}, nil)
+	table, err := router.Build([]router.Rule[*backend.Cluster]{{Hostname: "sim.test", Path: "/", Target: cl}})
+	if err != nil {
+		panic(err)
+	}
+	env := NewEnv(Env{Listener: "sim", Clock: r.clock, Metrics: simMetrics, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Limits: Limits{BackTimeout: 30 * time.Second}})
+	env.Routes.Store(table)
+	env.sim = &simHooks{startExchange: r.be.start, endExchanges: r.be.endAll,
+		wrap: func(h h2.Handler) h2.Handler { return simWatch{Handler: h, r: r} }}
+	r.env = env
+	r.s = env.newH2Session(ConnInfo{Conn: r.conn, ClientIP: []byte("192.0.2.1"), Client: "192.0.2.1:1"}, false)
+	r.inv = h2.NewInvariantChecker(r.s.conn, func(msg string) { r.fail("engine %s", msg) })
+	r.s.inflight = make(chan struct{}, maxReadsInFlight)
+	r.engineStep(func() {
+		if !r.s.begin(nil) {
+			r.ended = true
+		}
+	})
+
+	// Active phase: the scheduler picks who acts next.
+	for i := 0; i < *simSteps && !r.ended && !r.failed.Load(); i++ {
+		r.step(false)
+	}
+	// Drain phase: the client opens nothing more and grants every window;
+	// every stream must end within the timeouts.
+	r.client.stopped = true
+	for i := 0; i < 40000 && !r.ended && !r.failed.Load(); i++ {
+		if r.client.open() == 0 && len(r.be.running) == 0 && r.s.live == 0 && len(r.client.toServer) == 0 && len(r.conn.out) == 0 {
+			break
+		}
+		r.step(true)
+	}
+	if !r.ended && !r.failed.Load() {
+		if r.client.open() != 0 || len(r.be.running) != 0 || r.s.live != 0 {
+			r.fail("liveness: after the drain phase %d client streams, %d exchanges and %d session streams are still open",
+				r.client.open(), len(r.be.running), r.s.live)
+		}
+		// End the connection: a graceful drain or the client leaving.
+		if r.rng.IntN(2) == 0 {
+			r.s.mb.Post(event{kind: evDrain})
+			for i := 0; i < 1000 && !r.ended && !r.failed.Load(); i++ {
+				r.step(true)
+			}
+		}
+		if !r.ended {
+			r.s.mb.Post(event{kind: evRead, err: io.EOF})
+			r.engineStep(func() { r.runOwner() })
+		}
+	}
+	r.finalChecks()
+	res := r.res
+	res.requests = int(r.client.nextID / 2)
+	res.completed, res.resets, res.exchanges = r.client.completed, r.client.resets, r.be.started
+	return res
+}
+
+// step lets one participant act. In the drain phase the scheduler favours
+// progress: bytes are delivered, credit returned, time moves.
+func (r *simRun) step(draining bool) {
+	r.res.steps++
+	c := r.client
+	switch k := r.rng.IntN(100); {
+	case k < 18:
+		c.act()
+		if draining {
+			c.returnCredit(true)
+		}
+		r.logf("client acts (%d bytes pending to sluice)", len(c.toServer))
+	case k < 38:
+		r.deliverToSession()
+	case k < 58:
+		r.engineStep(func() { r.runOwner() })
+	case k < 72:
+		n := 1 + r.rng.IntN(max(1, len(r.conn.out)))
+		if r.rng.IntN(8) == 0 {
+			n = 1 // one byte at a time
+		}
+		p := r.conn.take(n)
+		if len(p) > 0 {
+			r.logf("client reads %d bytes", len(p))
+			c.fromServer(p)
+		}
+		if r.conn.closed && len(r.conn.out) == 0 {
+			r.ended = true
+		}
+	case k < 90:
+		r.be.act()
+		r.logf("backend acts (%d exchanges running)", len(r.be.running))
+	default:
+		d := time.Duration(r.rng.IntN(50)) * time.Millisecond
+		if r.rng.IntN(10) == 0 {
+			d = time.Duration(500+r.rng.IntN(35000)) * time.Millisecond
+		}
+		if draining {
+			d = time.Duration(r.rng.IntN(2000)) * time.Millisecond
+		}
+		fired := r.clock.advance(d)
+		r.be.timeouts()
+		r.logf("time +%v (%d timers fired)", d, fired)
+	}
+	r.checkSession()
+}
+
+// deliverToSession moves some of the client's bytes to sluice as one read,
+// respecting the reader's two-buffer budget.
+func (r *simRun) deliverToSession() {
+	c := r.client
+	if len(c.toServer) == 0 || r.ended {
+		return
+	}
+	select {
+	case r.s.inflight <- struct{}{}:
+	default:
+		return // two reads already queued: the reader would wait
+	}
+	n := 1 + r.rng.IntN(len(c.toServer))
+	if r.rng.IntN(6) == 0 {
+		n = 1
+	}
+	n = min(n, readBufSize)
+	b := readBufs.Get().(*readBuf)
+	copy(b.b, c.toServer[:n])
+	c.toServer = c.toServer[n:]
+	r.unfed = append(r.unfed, append([]byte(nil), b.b[:n]...))
+	if !r.s.mb.Post(event{kind: evRead, buf: b, n: n}) {
+		putReadBuf(b)
+		<-r.s.inflight
+	}
+	r.logf("sluice reads %d bytes", n)
+}
+
+// runOwner runs one owner step (what the owner goroutine does when woken).
+func (r *simRun) runOwner() {
+	if r.ended {
+		return
+	}
+	switch r.s.step() {
+	case stepEnded:
+		r.ended = true
+		r.logf("session ended")
+	case stepParked:
+		// Parked: the next post would start a new owner; the simulator
+		// plays that owner on its next engine step.
+		r.s.mb.Claim()
+	}
+}
+
+// engineStep runs f as one checked step of the engine: the invariant
+// checker sees the bytes written and checks the state afterwards.
+func (r *simRun) engineStep(f func()) {
+	if r.ended {
+		return
+	}
+	r.inv.BeginStep()
+	// The owner feeds every queued read in this step: the checker models
+	// the peer's bytes as they reach the engine.
+	for _, p := range r.unfed {
+		r.inv.PeerBytes(p)
+	}
+	r.unfed = r.unfed[:0]
+	before := len(r.conn.out)
+	f()
+	if len(r.conn.out) > before {
+		r.inv.OurBytes(r.conn.out[before:])
+	}
+	r.inv.EndStep(len(r.s.conn.Pending()) == 0, true)
+}
+
+// checkSession checks the session's own invariants (DESIGN.md 3.1, 4.2,
+// 4.3): every engine stream points at a live session stream that points
+// back; the session's count of live streams matches what references
+// them; a running exchange's stream is neither finished nor released.
+func (r *simRun) checkSession() {
+	if r.ended {
+		return
+	}
+	s := r.s
+	live := map[*h2Stream]bool{}
+	s.conn.Streams(func(hs *h2.Stream) {
+		st, ok := hs.App.(*h2Stream)
+		if !ok {
+			r.fail("session: engine stream %d has no session stream", hs.ID())
+			return
+		}
+		if st.hs != hs || st.sess != s {
+			r.fail("session: stream %d: the session stream points elsewhere", hs.ID())
+		}
+		live[st] = true
+	})
+	unsettled := r.be.unsettled()
+	for _, x := range unsettled {
+		if x.st.finished {
+			r.fail("session: stream %d finished while its exchange runs", x.st.id)
+		}
+		if !x.st.running {
+			r.fail("session: stream %d's exchange runs but the session does not know", x.st.id)
+		}
+		live[x.st] = true
+	}
+	for _, st := range s.pending {
+		if st != nil {
+			live[st] = true
+		}
+	}
+	for _, st := range s.waiting {
+		if !st.inWaiting {
+			r.fail("session: stream %d in the waiting list without its flag", st.id)
+		}
+		live[st] = true
+	}
+	if len(live) != s.live {
+		r.fail("session: %d live streams counted, %d referenced", s.live, len(live))
+	}
+	if s.running != len(unsettled) {
+		r.fail("session: %d exchanges running for the session, %d for the backends", s.running, len(unsettled))
+	}
+}
+
+// finalChecks runs when the connection is over: nothing is left behind.
+func (r *simRun) finalChecks() {
+	if r.failed.Load() {
+		return
+	}
+	if !r.ended {
+		r.fail("the connection did not end")
+		return
+	}
+	if r.s.live != 0 || len(r.be.running) != 0 || r.s.conn.ActiveStreams() != 0 {
+		r.fail("after the end: %d session streams, %d exchanges, %d engine streams", r.s.live, len(r.be.running), r.s.conn.ActiveStreams())
+	}
+	if n := bufpool.Outstanding() - r.chunks; n != 0 {
+		r.fail("after the end: %d body chunks not freed", n)
+	}
+}
