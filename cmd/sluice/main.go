@@ -2,14 +2,14 @@
 //
 //	sluice run [-c FILE]     run in the foreground (embedded demo config without -c)
 //	sluice check -c FILE     validate a config file
+//	sluice ctl [-s SOCKET] COMMAND ...   talk to a running sluice (admin API)
 //	sluice version           version and build info
 //
-// The command is a thin shell: flags and signals here, everything else in
-// internal/.
+// The command is a thin shell: flags here, everything else in internal/
+// (the process lifecycle, signals included, in internal/admin).
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,11 +18,10 @@ import (
 	"net/http"
 	_ "net/http/pprof"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
-	"syscall"
 
+	"github.com/sluice-proxy/sluice/internal/admin"
 	"github.com/sluice-proxy/sluice/internal/config"
 	"github.com/sluice-proxy/sluice/internal/server"
 )
@@ -51,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRun(args[1:], stdout, stderr)
 	case "check":
 		return cmdCheck(args[1:], stdout, stderr)
+	case "ctl":
+		return cmdCtl(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		return cmdVersion(stdout)
 	case "help", "-h", "-help", "--help":
@@ -66,6 +67,8 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   sluice run [-c FILE]     run in the foreground; without -c, the embedded demo config
   sluice check -c FILE     validate a config file (exit 1 on any error)
+  sluice ctl [-s SOCKET] COMMAND ...
+                           inspect and change a running sluice (sluice ctl help)
   sluice version           print version and build info
 `)
 }
@@ -113,6 +116,7 @@ func printConfigErr(w io.Writer, err error) {
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
+	args0 := append([]string{"run"}, args...)
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("c", "", "config file (default: the embedded demo config)")
@@ -152,34 +156,18 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
 	}
-	srv, err := server.Start(cfg, server.Options{Log: log})
-	if err != nil {
-		fmt.Fprintf(stderr, "sluice: %v\n", err)
-		return exitConfig
-	}
-	for _, l := range cfg.Listeners {
-		log.Info("listening", "address", l.Address, "protocol", l.Protocol)
-	}
+	var started func(*server.Server)
 	if demo != nil {
-		demo.PrintTry(stdout)
+		started = func(*server.Server) { demo.PrintTry(stdout) }
 	}
-
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	sig := <-sigs
-	log.Info("shutting down: finishing in-flight requests (signal again to stop at once)", "signal", sig.String())
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		<-sigs
-		log.Warn("second signal: closing every connection now")
-		cancel()
-	}()
-	if err := srv.Shutdown(ctx); err != nil {
-		log.Warn("shutdown forced", "err", err)
-	}
-	cancel()
-	log.Info("stopped")
-	return exitOK
+	return admin.Run(admin.RunOptions{
+		ConfigFile: *file,
+		Config:     cfg,
+		Args:       args0,
+		Log:        log,
+		Stderr:     stderr,
+		Started:    started,
+	})
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {

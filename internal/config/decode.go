@@ -235,11 +235,12 @@ var topFields = map[string]setter[Config]{
 			c.AccessLog = d.resolve(c.AccessLog)
 		}
 	},
-	"admin_socket":    func(d *decoder, f fld, c *Config) { d.path(f, &c.AdminSocket) },
-	"metrics_address": func(d *decoder, f fld, c *Config) { d.str(f, &c.MetricsAddress) },
-	"saved_state":     func(d *decoder, f fld, c *Config) { d.path(f, &c.SavedState) },
-	"listeners":       func(d *decoder, f fld, c *Config) { d.listeners(f, c) },
-	"clusters":        func(d *decoder, f fld, c *Config) { d.clusters(f, c) },
+	"admin_socket":       func(d *decoder, f fld, c *Config) { d.path(f, &c.AdminSocket) },
+	"metrics_address":    func(d *decoder, f fld, c *Config) { d.str(f, &c.MetricsAddress) },
+	"saved_state":        func(d *decoder, f fld, c *Config) { d.path(f, &c.SavedState) },
+	"admin_allowed_uids": func(d *decoder, f fld, c *Config) { d.uids(f, &c.AdminAllowedUIDs) },
+	"listeners":          func(d *decoder, f fld, c *Config) { d.listeners(f, c) },
+	"clusters":           func(d *decoder, f fld, c *Config) { d.clusters(f, c) },
 }
 
 func (d *decoder) config(root *table) *Config {
@@ -344,8 +345,10 @@ func (d *decoder) answers(f fld, cl *Cluster) {
 		}
 		if cl.Answers == nil {
 			cl.Answers = map[int]string{}
+			cl.AnswerFiles = map[int]string{}
 		}
 		cl.Answers[code] = string(body)
+		cl.AnswerFiles[code] = p
 	}
 }
 
@@ -381,6 +384,58 @@ var listenerFields = map[string]setter[Listener]{
 	"certificate":       func(d *decoder, f fld, l *Listener) { d.path(f, &l.Certificate) },
 	"key":               func(d *decoder, f fld, l *Listener) { d.path(f, &l.Key) },
 	"certificate_chain": func(d *decoder, f fld, l *Listener) { d.path(f, &l.CertificateChain) },
+	"certificates":      func(d *decoder, f fld, l *Listener) { d.certificates(f, l) },
+}
+
+var certificateFields = map[string]setter[CertificateFiles]{
+	"certificate":       func(d *decoder, f fld, c *CertificateFiles) { d.path(f, &c.Certificate) },
+	"key":               func(d *decoder, f fld, c *CertificateFiles) { d.path(f, &c.Key) },
+	"certificate_chain": func(d *decoder, f fld, c *CertificateFiles) { d.path(f, &c.CertificateChain) },
+}
+
+func (d *decoder) certificates(f fld, l *Listener) {
+	for i, ev := range d.tables(f, "inline tables { certificate = ..., key = ... }") {
+		if ev == nil {
+			l.Certificates = append(l.Certificates, &CertificateFiles{})
+			continue
+		}
+		c := &CertificateFiles{Line: ev.line}
+		decodeTable(d, ev.tab, index(f.key, i), certificateFields, c)
+		l.Certificates = append(l.Certificates, c)
+	}
+}
+
+// maxUID is the largest uid a process can have: (uid_t)-1 is reserved as
+// "no change" by setreuid(2) and friends.
+const maxUID = 1<<32 - 2
+
+// uids decodes admin_allowed_uids: an array of integers, each a valid uid.
+func (d *decoder) uids(f fld, dst *[]int) {
+	if f.v.kind != kArray {
+		d.typeErr(f, "an array of user ids ([1000, 1001])")
+		return
+	}
+	out := make([]int, 0, len(f.v.arr))
+	ok := true
+	for i, ev := range f.v.arr {
+		k := index(f.key, i)
+		d.lines[k] = ev.line
+		switch {
+		case ev.kind != kInteger:
+			d.fail(k, ev.line, "must be an integer user id, not %s", ev.kind)
+			ok = false
+		case ev.num < 0 || ev.num > maxUID:
+			d.fail(k, ev.line, "must be a user id from 0 to %d, got %d", maxUID, ev.num)
+			ok = false
+		default:
+			out = append(out, int(ev.num))
+		}
+	}
+	if ok {
+		*dst = out
+	} else {
+		d.bad[f.key] = true
+	}
 }
 
 // The flood limits are all integers; their keys and fields are listed once,

@@ -67,6 +67,8 @@ func DefaultFloodLimits() FloodLimits {
 		HeaderTableSize:            65536,
 		GlitchCount:                100,
 		RefusedStreamsBeforeShrink: 50,
+		SettingsEntries:            64,
+		PriorityEntries:            4096,
 	}
 }
 
@@ -223,6 +225,8 @@ func applyListenerDefaults(l *Listener) {
 	setInt(&f.HeaderTableSize, def.HeaderTableSize)
 	setInt(&f.GlitchCount, def.GlitchCount)
 	setInt(&f.RefusedStreamsBeforeShrink, def.RefusedStreamsBeforeShrink)
+	setInt(&f.SettingsEntries, def.SettingsEntries)
+	setInt(&f.PriorityEntries, def.PriorityEntries)
 
 	// TLS keys only have defaults where they apply; on an http listener they
 	// stay empty so that Validate can tell a misplaced key. nil is "unset";

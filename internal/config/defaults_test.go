@@ -27,6 +27,8 @@ func TestDefaultFloodLimitsMatchDesign(t *testing.T) {
 		HeaderTableSize:            64 << 10,
 		GlitchCount:                100,
 		RefusedStreamsBeforeShrink: 50,
+		SettingsEntries:            64,
+		PriorityEntries:            4096,
 	}
 	if got := DefaultFloodLimits(); got != want {
 		t.Errorf("DefaultFloodLimits() = %+v\nwant %+v", got, want)

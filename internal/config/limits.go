@@ -71,6 +71,10 @@ var limits = map[string]bounds{
 	"h2_max_header_table_size":         {4096, 1 << 20, "bytes"},
 	"h2_max_glitch_count":              {1, 1_000_000, ""},
 	"h2_refused_streams_before_shrink": {1, 1_000_000, ""},
+	// A client's first SETTINGS legitimately carries every parameter it
+	// knows (seven in RFC 9113 and its extensions).
+	"h2_max_settings_entries": {8, 10_000, ""},
+	"h2_max_priority_entries": {1, 1_000_000, ""},
 
 	// Clusters.
 	"backend_max_connections":      {0, 100_000, ""},

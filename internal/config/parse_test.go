@@ -31,7 +31,7 @@ func TestParseContractExample(t *testing.T) {
 		PingPerWindow: 100, PingLifetime: 10000, SettingsPerWindow: 50, SettingsLifetime: 10000,
 		EmptyDataPerWindow: 100, WindowUpdateZeroPerWindow: 100, ContinuationFrames: 20,
 		HeaderListSize: 65536, HeaderFields: 128, HeaderTableSize: 65536, GlitchCount: 100,
-		RefusedStreamsBeforeShrink: 50,
+		RefusedStreamsBeforeShrink: 50, SettingsEntries: 64, PriorityEntries: 4096,
 	}
 	want := &Config{
 		File:            file,

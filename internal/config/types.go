@@ -30,9 +30,15 @@ type Config struct {
 	// served (host an IP literal or "localhost"). Default "" (no metrics
 	// listener). Must differ from every listener address.
 	MetricsAddress string
+	// AdminAllowedUIDs is admin_allowed_uids: user ids, besides the one
+	// sluice runs as, whose processes may use the admin API. The socket is
+	// created with mode 0600 when the list is empty and 0666 otherwise (the
+	// peer's uid, read from the socket, is then the only gate). Each
+	// 0..4294967294, no repeats; requires admin_socket. Default empty.
+	AdminAllowedUIDs []int
 	// SavedState is saved_state: a file the live state is saved to and
 	// restored from, relative to the config file's directory.
-	// Default "" (none).
+	// Default "" (none). See docs/operations.md for what it holds.
 	SavedState string
 
 	// Listeners are the [[listeners]] tables in file order.
@@ -135,6 +141,26 @@ type Listener struct {
 	// CertificateChain is certificate_chain (https only): PEM file of the
 	// intermediate certificates sent after Certificate. Optional.
 	CertificateChain string
+	// Certificates is certificates (https only): more certificates the
+	// listener offers, chosen by SNI like frontend certificates but tied
+	// to no frontend; the admin API adds certificates here. Optional.
+	Certificates []*CertificateFiles
+}
+
+// CertificateFiles is one element of a listener's certificates array: the
+// PEM files of one certificate.
+type CertificateFiles struct {
+	// Line is the line of the element's inline table (0 when built in
+	// code).
+	Line int
+	// Certificate is certificate: PEM file of the certificate (leaf
+	// first). Required.
+	Certificate string
+	// Key is key: PEM file of its private key. Required.
+	Key string
+	// CertificateChain is certificate_chain: PEM file of the intermediate
+	// certificates sent after Certificate. Optional.
+	CertificateChain string
 }
 
 // FloodLimits are the per-connection HTTP/2 abuse limits of a listener
@@ -205,6 +231,15 @@ type FloodLimits struct {
 	// connection advertises half its MAX_CONCURRENT_STREAMS. Default 50,
 	// range 1..1000000.
 	RefusedStreamsBeforeShrink int
+	// SettingsEntries is h2_max_settings_entries: parameters in one SETTINGS
+	// frame (each one costs a pass over the open streams when it changes
+	// the initial window, CVE-2019-9515). Default 64, range 8..10000.
+	SettingsEntries int
+	// PriorityEntries is h2_max_priority_entries: RFC 9218 priority signals
+	// (PRIORITY_UPDATE) remembered for streams not yet open; further ones
+	// are dropped, so a PRIORITY_UPDATE flood cannot grow memory. Default
+	// 4096, range 1..1000000.
+	PriorityEntries int
 }
 
 // Cluster is one [clusters.ID] table: a set of backends, how to reach and
@@ -271,6 +306,10 @@ type Cluster struct {
 	// (relative to the config file's directory, at most 1 MiB); Parse
 	// replaces it with the file's contents. Default nil (built-in pages).
 	Answers map[int]string
+	// AnswerFiles are the paths the answers were read from (resolved), by
+	// status code; they let the live state be written back as a config
+	// file. Nil when the answers were set in code.
+	AnswerFiles map[int]string
 
 	// Frontends are the routes to this cluster, in file order.
 	Frontends []*Frontend

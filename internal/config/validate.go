@@ -129,6 +129,16 @@ func (v *validator) config(c *Config) {
 			v.errorf("admin_socket", 0, "%v", err)
 		}
 	}
+	if len(c.AdminAllowedUIDs) > 0 && c.AdminSocket == "" {
+		v.errorf("admin_allowed_uids", 0, "has no effect without admin_socket")
+	}
+	for i, uid := range c.AdminAllowedUIDs {
+		if uid < 0 || uid > maxUID {
+			v.errorf(index("admin_allowed_uids", i), 0, "must be a user id from 0 to %d, got %d", maxUID, uid)
+		} else if slices.Index(c.AdminAllowedUIDs, uid) < i {
+			v.errorf(index("admin_allowed_uids", i), 0, "%d is listed twice", uid)
+		}
+	}
 	if c.SavedState != "" {
 		if err := checkParentDir(c.SavedState); err != nil {
 			v.errorf("saved_state", 0, "%v", err)
@@ -229,6 +239,7 @@ func (v *validator) listener(key string, l *Listener) {
 		misplaced("certificate", l.Certificate != "")
 		misplaced("key", l.Key != "")
 		misplaced("certificate_chain", l.CertificateChain != "")
+		misplaced("certificates", l.Certificates != nil)
 		return
 	}
 
@@ -256,6 +267,17 @@ func (v *validator) listener(key string, l *Listener) {
 		}
 	}
 	v.certificate(key, l.Line, l.Certificate, l.Key, l.CertificateChain)
+	for i, c := range l.Certificates {
+		ck := index(k("certificates"), i)
+		if c == nil || v.bad[ck] {
+			continue
+		}
+		if c.Certificate == "" {
+			v.errorf(ck+".certificate", c.Line, "is required")
+			continue
+		}
+		v.certificate(ck, c.Line, c.Certificate, c.Key, c.CertificateChain)
+	}
 }
 
 // subset checks a non-empty list drawn from allowed, without repeats.
@@ -540,5 +562,7 @@ func floodKeys(f *FloodLimits) []floodKey {
 		{"h2_max_header_table_size", &f.HeaderTableSize},
 		{"h2_max_glitch_count", &f.GlitchCount},
 		{"h2_refused_streams_before_shrink", &f.RefusedStreamsBeforeShrink},
+		{"h2_max_settings_entries", &f.SettingsEntries},
+		{"h2_max_priority_entries", &f.PriorityEntries},
 	}
 }

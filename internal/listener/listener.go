@@ -12,11 +12,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/sluice-proxy/sluice/internal/session"
+	"github.com/sluice-proxy/sluice/internal/tlsstore"
 )
 
 // Options configure a listener.
@@ -43,6 +45,11 @@ type Listener struct {
 	active atomic.Int64
 	closed atomic.Bool
 
+	// tlsH1 is whether HTTP/1.1 may be served over TLS: alpn_protocols
+	// lists http/1.1 (so a connection that negotiated no protocol is
+	// HTTP/1.1).
+	tlsH1 bool
+
 	mu    sync.Mutex
 	perIP map[string]int
 
@@ -58,7 +65,11 @@ func New(ln net.Listener, o Options) *Listener {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	return &Listener{ln: ln, opts: o, perIP: map[string]int{}, done: make(chan struct{})}
+	l := &Listener{ln: ln, opts: o, perIP: map[string]int{}, done: make(chan struct{})}
+	// Without ALPN in the config, crypto/tls negotiates nothing and every
+	// connection is HTTP/1.1.
+	l.tlsH1 = o.TLS != nil && (len(o.TLS.NextProtos) == 0 || slices.Contains(o.TLS.NextProtos, tlsstore.ProtoHTTP11))
+	return l
 }
 
 // Addr returns the bound address.
@@ -201,6 +212,17 @@ func (l *Listener) handle(c net.Conn, ip string) {
 		}
 		if tc.ConnectionState().NegotiatedProtocol == "h2" {
 			serveH2(nil)
+			return
+		}
+		if !l.tlsH1 {
+			// No protocol was negotiated (a client without ALPN, or one
+			// offering only http/1.1, which crypto/tls lets through for
+			// compatibility) on a listener whose alpn_protocols leave
+			// HTTP/1.1 out. HTTP/2 needs "h2" from ALPN (RFC 9113 3.2), so
+			// nothing may be served: close, as RFC 7301 3.2 would have
+			// had the handshake fail.
+			env.LMetrics.TLSHandshakeFailed(tlsstore.FailNoApplicationProtocol.String())
+			tc.Close()
 			return
 		}
 		env.ServeH1(info, nil)

@@ -7,7 +7,6 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -32,6 +31,9 @@ type Options struct {
 	// Listeners maps listener addresses to already bound sockets (upgrade
 	// hand-over, or tests that bind port 0 first).
 	Listeners map[string]net.Listener
+	// MetricsListener, when set, is the already bound socket of
+	// metrics_address (upgrade hand-over).
+	MetricsListener net.Listener
 }
 
 // Server is a running sluice.
@@ -42,13 +44,23 @@ type Server struct {
 	AccessLog *accesslog.Logger
 	Log       *slog.Logger
 
+	// reconf serialises Reconfigure and Shutdown: the listener set
+	// changes under it. mu guards the maps for readers (Addr, CertStore).
+	reconf     sync.Mutex
 	mu         sync.Mutex
 	listeners  map[string]*listener.Listener
+	sockets    map[string]*socket // bound sockets by listener address
 	certStores map[string]*tlsstore.Store
 	serving    sync.WaitGroup
 	metricsLn  net.Listener
 	metricsHS  *http.Server
 	stopped    bool
+
+	// retired are listeners removed or replaced by Reconfigure whose
+	// sessions are still draining; Shutdown waits for them too.
+	retiredMu sync.Mutex
+	retired   map[*listener.Listener]struct{}
+	draining  sync.WaitGroup
 }
 
 // Start binds every listener of cfg and starts serving.
@@ -66,7 +78,9 @@ func Start(cfg *config.Config, o Options) (*Server, error) {
 			return nil, fmt.Errorf("access_log: %w", err)
 		}
 	}
-	s := &Server{Config: cfg, State: state.New(m), Metrics: m, AccessLog: al, Log: log, listeners: map[string]*listener.Listener{}, certStores: map[string]*tlsstore.Store{}}
+	s := &Server{Config: cfg, State: state.New(m), Metrics: m, AccessLog: al, Log: log,
+		listeners: map[string]*listener.Listener{}, sockets: map[string]*socket{},
+		certStores: map[string]*tlsstore.Store{}, retired: map[*listener.Listener]struct{}{}}
 	if err := s.State.Apply(cfg); err != nil {
 		return nil, err
 	}
@@ -80,31 +94,47 @@ func Start(cfg *config.Config, o Options) (*Server, error) {
 				return nil, fmt.Errorf("listener %s: %w", lc.Address, err)
 			}
 		}
-		l, err := s.newListener(lc, ln)
+		sock := &socket{ln: ln}
+		l, store, err := s.newListener(cfg, lc, sock)
+		if err == nil && store != nil {
+			_, err = syncCertsAdd(store, cfg, lc)
+		}
 		if err != nil {
 			ln.Close()
 			s.closeListeners()
 			return nil, fmt.Errorf("listener %s: %w", lc.Address, err)
 		}
 		s.listeners[lc.Address] = l
+		s.sockets[lc.Address] = sock
+		if store != nil {
+			s.certStores[lc.Address] = store
+		}
 	}
 	if cfg.MetricsAddress != "" {
-		if err := s.serveMetrics(cfg.MetricsAddress); err != nil {
+		if err := s.serveMetrics(cfg.MetricsAddress, o.MetricsListener); err != nil {
 			s.closeListeners()
 			return nil, err
 		}
 	}
 	for _, l := range s.listeners {
-		s.serving.Add(1)
-		go func() {
-			defer s.serving.Done()
-			l.Serve()
-		}()
+		s.serve(l)
 	}
 	return s, nil
 }
 
-func (s *Server) newListener(lc *config.Listener, ln net.Listener) (*listener.Listener, error) {
+// serve runs l's accept loop.
+func (s *Server) serve(l *listener.Listener) {
+	s.serving.Add(1)
+	go func() {
+		defer s.serving.Done()
+		l.Serve()
+	}()
+}
+
+// newListener builds the listener of lc on sock (a new accept gate on
+// it), with lc's https certificates as cfg declares them. The store is nil
+// for http listeners.
+func (s *Server) newListener(cfg *config.Config, lc *config.Listener, sock *socket) (*listener.Listener, *tlsstore.Store, error) {
 	env := session.NewEnv(session.Env{
 		Listener: lc.Address,
 		TLS:      lc.Protocol == "https",
@@ -130,17 +160,19 @@ func (s *Server) newListener(lc *config.Listener, ln net.Listener) (*listener.Li
 		HandshakeTimeout: lc.RequestTimeout,
 		Log:              s.Log,
 	}
+	var store *tlsstore.Store
 	if lc.Protocol == "https" {
-		store, tc, err := tlsConfigFor(s.Config, lc)
+		var tc *tls.Config
+		var err error
+		store, tc, err = tlsConfigFor(cfg, lc, s.Log)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		s.certStores[lc.Address] = store
 		opts.TLS = tc
 		opts.Handshake = tlsHandshake
-		opts.Classify = func(err error) string { return tlsstore.ClassifyHandshakeError(err).String() }
+		opts.Classify = classifyHandshake
 	}
-	return listener.New(ln, opts), nil
+	return listener.New(sock.gate(), opts), store, nil
 }
 
 func h2Limits(lc *config.Listener) session.H2Limits {
@@ -173,16 +205,24 @@ func h2Limits(lc *config.Listener) session.H2Limits {
 				HeaderTableSize:            f.HeaderTableSize,
 				GlitchCount:                f.GlitchCount,
 				RefusedStreamsBeforeShrink: f.RefusedStreamsBeforeShrink,
+				SettingsEntries:            f.SettingsEntries,
+				PriorityEntries:            f.PriorityEntries,
+				// h2_max_header_list_size bounds the encoded block too
+				// (docs/configuration.md).
+				HeaderBlockBytes: f.HeaderListSize,
 			},
 		},
 		GracefulShutdownDeadline: drain,
 	}
 }
 
-func (s *Server) serveMetrics(addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("metrics_address %s: %w", addr, err)
+func (s *Server) serveMetrics(addr string, ln net.Listener) error {
+	if ln == nil {
+		var err error
+		ln, err = net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("metrics_address %s: %w", addr, err)
+		}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", s.Metrics.Handler())
@@ -212,18 +252,25 @@ func (s *Server) MetricsAddr() net.Addr {
 }
 
 func (s *Server) closeListeners() {
-	for _, l := range s.listeners {
-		l.Raw().Close()
+	for _, sock := range s.sockets {
+		sock.ln.Close()
 	}
 }
 
 // Shutdown stops accepting, asks every session to finish what is in flight
 // and waits for them until ctx ends; then it closes whatever is left. It
 // returns ctx.Err() when it had to force-close.
+//
+// A connection accepted just before the sockets closed is still in its
+// TLS handshake or protocol detection; Shutdown lets it become a session
+// (waitAdmitted) before asking sessions to drain, so it is served and
+// drained rather than dropped unanswered.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.reconf.Lock()
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
+		s.reconf.Unlock()
 		return nil
 	}
 	s.stopped = true
@@ -232,11 +279,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		ls = append(ls, l)
 	}
 	s.mu.Unlock()
+	s.reconf.Unlock()
 
 	for _, l := range ls {
 		l.Close()
 	}
 	for _, l := range ls {
+		waitAdmitted(ctx, l)
 		l.Env().Drain()
 	}
 	done := make(chan struct{})
@@ -244,6 +293,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		for _, l := range ls {
 			l.Env().Wait()
 		}
+		s.draining.Wait()
 		close(done)
 	}()
 	var err error
@@ -254,6 +304,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		for _, l := range ls {
 			l.Env().Kill()
 		}
+		s.killRetired()
 		<-done
 	}
 	s.serving.Wait()
@@ -270,65 +321,4 @@ func (s *Server) Kill() {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	s.Shutdown(ctx)
-}
-
-var errNoCert = errors.New("https listener without any certificate (set certificate/key on the listener or on a frontend)")
-
-// tlsConfigFor builds an https listener's certificate store (its default
-// certificate and those of the frontends on it) and TLS config.
-func tlsConfigFor(cfg *config.Config, lc *config.Listener) (*tlsstore.Store, *tls.Config, error) {
-	store := tlsstore.NewStore()
-	if lc.Certificate != "" {
-		c, err := store.AddFiles(lc.Certificate, lc.Key, lc.CertificateChain)
-		if err != nil {
-			return nil, nil, fmt.Errorf("certificate %s: %w", lc.Certificate, err)
-		}
-		if err := store.SetDefault(c); err != nil {
-			return nil, nil, err
-		}
-	}
-	for _, cc := range cfg.Clusters {
-		for _, f := range cc.Frontends {
-			if f.Address != lc.Address || f.Certificate == "" {
-				continue
-			}
-			if _, err := store.AddFiles(f.Certificate, f.Key, f.CertificateChain); err != nil && !errors.Is(err, tlsstore.ErrExists) {
-				return nil, nil, fmt.Errorf("cluster %s: certificate %s: %w", cc.ID, f.Certificate, err)
-			}
-		}
-	}
-	if store.Len() == 0 {
-		return nil, nil, errNoCert
-	}
-	tc, err := tlsstore.ServerConfig(tlsstore.Options{Versions: lc.TLSVersions, CipherSuites: lc.CipherSuites, ALPN: lc.ALPNProtocols}, store)
-	if err != nil {
-		return nil, nil, err
-	}
-	return store, tc, nil
-}
-
-// tlsHandshake runs a handshake through the store (which records the
-// certificate it served) and returns the connection's identity.
-func tlsHandshake(ctx context.Context, tc *tls.Conn) (*session.TLSInfo, error) {
-	served, err := tlsstore.Handshake(ctx, tc)
-	if err != nil {
-		return nil, err
-	}
-	cs := tc.ConnectionState()
-	id := tlsstore.IdentityOf(cs, served)
-	return &session.TLSInfo{
-		Version:   tls.VersionName(cs.Version),
-		Cipher:    tls.CipherSuiteName(cs.CipherSuite),
-		SNI:       id.SNI,
-		Allows:    id.Allows,
-		H2Allowed: tlsstore.H2Allowed(cs),
-	}, nil
-}
-
-// CertStore returns an https listener's certificate store (nil for other
-// listeners): the admin API adds, replaces and removes certificates there.
-func (s *Server) CertStore(listener string) *tlsstore.Store {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.certStores[listener]
 }

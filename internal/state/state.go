@@ -15,9 +15,11 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sluice-proxy/sluice/internal/backend"
 	"github.com/sluice-proxy/sluice/internal/config"
@@ -41,6 +43,7 @@ type State struct {
 	backends map[backendKey]*backend.Backend
 	routes   map[string]*atomic.Pointer[session.Routes]
 	metrics  *metrics.Metrics
+	retiring []*backend.Backend // removed, within their RetireGrace
 }
 
 type backendKey struct{ cluster, address string }
@@ -164,32 +167,70 @@ func (s *State) Apply(cfg *config.Config) error {
 	if prev != nil {
 		snap.Version = prev.Version + 1
 	}
+	// A listener that is no longer configured keeps its last table: its
+	// sessions are draining (requests already on the wire finish with the
+	// routing they were sent under) and no new session can reach it.
 	for addr, t := range tables {
 		s.routesPtr(addr).Store(t)
 	}
-	for addr, p := range s.routes {
-		if _, ok := tables[addr]; !ok {
-			p.Store(nil)
-		}
-	}
 	s.cur.Store(snap)
+	var gone []*backend.Backend
 	for k, b := range s.backends {
 		if keep[k] != b {
-			b.Retire()
-			s.metrics.ForgetBackend(b.Cluster, b.ID)
+			gone = append(gone, b)
 		}
 	}
 	s.backends = keep
+	s.retireLater(gone)
 	_ = fresh
 	return nil
 }
 
-// Close closes every backend's idle connections.
+// RetireGrace is how long a backend removed by Apply still takes the
+// requests routed to it before it is retired. A request that loaded the
+// previous routing table just before Apply published the new one may pick
+// a backend of the old table a moment later; without the grace it would
+// find every backend of a replaced cluster retired and answer 503. New
+// requests never see a removed backend: they load the new table.
+var RetireGrace = 500 * time.Millisecond
+
+// retireLater retires removed backends after RetireGrace. Called with mu
+// held.
+func (s *State) retireLater(gone []*backend.Backend) {
+	if len(gone) == 0 {
+		return
+	}
+	s.retiring = append(s.retiring, gone...)
+	time.AfterFunc(RetireGrace, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, b := range gone {
+			s.retireLocked(b)
+		}
+	})
+}
+
+// retireLocked retires b once (the timer and Close may both ask).
+func (s *State) retireLocked(b *backend.Backend) {
+	i := slices.Index(s.retiring, b)
+	if i < 0 {
+		return
+	}
+	s.retiring = slices.Delete(s.retiring, i, i+1)
+	b.Retire()
+	s.metrics.ForgetBackend(b.Cluster, b.ID)
+}
+
+// Close closes every backend's idle connections and retires the backends
+// still within their grace.
 func (s *State) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, b := range s.backends {
 		b.Close()
+	}
+	for len(s.retiring) > 0 {
+		s.retireLocked(s.retiring[0])
 	}
 }
 

@@ -94,8 +94,8 @@ func ReadMaterial(certFile, keyFile, chainFile string) (Material, error) {
 
 // AddBatch adds many certificates as one change: all or none. Parsing runs
 // on every CPU and the index is rebuilt once, which is how a listener
-// loads thousands of certificates at startup. The error names the index
-// of the first bad item.
+// loads thousands of certificates at startup. The error is a *BatchError
+// naming the index of the first bad item.
 func (s *Store) AddBatch(items []Material) ([]*Cert, error) {
 	certs, err := parseBatch(items, s.now())
 	if err != nil {
@@ -106,12 +106,26 @@ func (s *Store) AddBatch(items []Material) ([]*Cert, error) {
 	w := newIndexWriter(s.idx.Load())
 	for i, c := range certs {
 		if err := s.insertLocked(w, c); err != nil {
-			return nil, fmt.Errorf("certificate %d: %w", i, err)
+			return nil, &BatchError{Index: i, Err: err}
 		}
 	}
 	s.idx.Store(w.done())
 	return certs, nil
 }
+
+// BatchError is the error of AddBatch: the index of the first item that
+// failed (in the slice given to AddBatch) and why, so a caller can name
+// the file it came from.
+type BatchError struct {
+	Index int
+	Err   error
+}
+
+// Error names the item by its index.
+func (e *BatchError) Error() string { return fmt.Sprintf("certificate %d: %v", e.Index, e.Err) }
+
+// Unwrap returns the cause, for errors.Is(err, ErrKeyMismatch) and such.
+func (e *BatchError) Unwrap() error { return e.Err }
 
 // parseBatch parses items in parallel; RSA key checks dominate loading
 // (about 0.2 ms per 2048-bit key) and parallelise perfectly.
@@ -136,7 +150,7 @@ func parseBatch(items []Material, now time.Time) ([]*Cert, error) {
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("certificate %d: %w", i, err)
+			return nil, &BatchError{Index: i, Err: err}
 		}
 	}
 	return certs, nil

@@ -311,11 +311,14 @@ func TestAddBatchAllOrNothing(t *testing.T) {
 	}
 	bad := slices.Clone(items)
 	bad[13].KeyPEM = mustKeys(t).ec2PEM
-	if _, err := s.AddBatch(bad); err == nil || !errors.Is(err, ErrKeyMismatch) || !strings.Contains(err.Error(), "certificate 13") {
+	_, err := s.AddBatch(bad)
+	var be *BatchError
+	if !errors.Is(err, ErrKeyMismatch) || !strings.Contains(err.Error(), "certificate 13") || !errors.As(err, &be) || be.Index != 13 {
 		t.Fatalf("AddBatch with a bad item: %v", err)
 	}
 	dup := append(slices.Clone(items), items[4])
-	if _, err := s.AddBatch(dup); !errors.Is(err, ErrExists) {
+	_, err = s.AddBatch(dup)
+	if !errors.Is(err, ErrExists) || !errors.As(err, &be) || be.Index != len(items) {
 		t.Fatalf("AddBatch with a duplicate: %v", err)
 	}
 	if s.Len() != 1 {
