@@ -10,6 +10,7 @@
 package session
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"sync"
@@ -243,4 +244,14 @@ func (e *Env) Draining() bool {
 	e.sessions.mu.Lock()
 	defer e.sessions.mu.Unlock()
 	return e.sessions.draining
+}
+
+// logCoalesced notes at debug level a request served on a connection whose
+// certificate covers its authority under another name than the SNI
+// (HTTP/2 connection coalescing, RFC 9113 9.1.1).
+func (e *Env) logCoalesced(session uint64, info ConnInfo, authority []byte) {
+	if !e.Log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	e.Log.Debug("coalesced request", "session", session, "peer", info.Client, "sni", info.TLS.SNI, "authority", string(authority))
 }

@@ -262,6 +262,7 @@ func (s *h1Session) handle(n int) bool {
 			return s.answerRequest(&rec, cl, 421)
 		} else if coalesced {
 			env.Metrics.H2CoalescingOK.Inc()
+			env.logCoalesced(s.id, s.info, authority)
 		}
 	}
 	if !ok {

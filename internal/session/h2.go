@@ -530,6 +530,7 @@ func (s *h2Session) OnRequest(hs *h2.Stream, req *h2.Request) {
 			return
 		} else if coalesced {
 			env.Metrics.H2CoalescingOK.Inc()
+			env.logCoalesced(s.id, s.info, authority)
 		}
 	}
 	cl, ok := env.Routes.Load().Match(authority, stripQuery(path))
