@@ -661,10 +661,7 @@ func (s *h2Session) linkPending() {
 			continue
 		}
 		s.exchRuns.Add(1)
-		go func() {
-			defer s.exchRuns.Done()
-			st.run(s.env.timeouts())
-		}()
+		exchangeWorkers.run(job{st: st, s: s})
 	}
 	s.pending = s.pending[:0]
 }
