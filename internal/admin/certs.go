@@ -37,6 +37,38 @@ type CertRequest struct {
 	Default bool `json:"default,omitempty"`
 }
 
+// parseCertRequest decodes and checks the body of a certificate upload.
+func parseCertRequest(body []byte) (CertRequest, *Error) {
+	var req CertRequest
+	if _, e := decodeObject(body, &req); e != nil {
+		return req, e
+	}
+	if req.Replace != "" && req.Default {
+		return req, badRequest(`"replace" and "default" cannot be combined: a replacement takes the place (and the role) of the one it replaces`)
+	}
+	hasFiles := req.Certificate != "" || req.Key != "" || req.CertificateChain != ""
+	hasPEM := req.CertificatePEM != "" || req.KeyPEM != "" || req.ChainPEM != ""
+	switch {
+	case hasPEM && hasFiles:
+		return req, badRequest("give either files (certificate, key) or PEM text (certificate_pem, key_pem), not both")
+	case hasPEM:
+		if req.CertificatePEM == "" || req.KeyPEM == "" {
+			return req, badRequest(`"certificate_pem" and "key_pem" are both required`)
+		}
+		if _, err := server.CertPEMID([]byte(req.CertificatePEM)); err != nil {
+			return req, badRequest("certificate_pem: %v", err)
+		}
+	default:
+		if req.Certificate == "" || req.Key == "" {
+			return req, badRequest(`"certificate" and "key" (absolute file paths) are required, or "certificate_pem" and "key_pem"`)
+		}
+		if e := absolute(map[string]string{"certificate": req.Certificate, "key": req.Key, "certificate_chain": req.CertificateChain}); e != nil {
+			return req, e
+		}
+	}
+	return req, nil
+}
+
 // CertInfo describes a certificate offered on a listener.
 type CertInfo struct {
 	ID        string           `json:"id"`
@@ -104,32 +136,16 @@ func httpsListener(cand *config.Config, address string) (*config.Listener, *Erro
 func (c *Controller) AddCert(who Peer, address string, body []byte) (*Outcome, *Error) {
 	const op = "certificate.add"
 	what := "listener=" + address
-	var req CertRequest
-	if _, e := decodeObject(body, &req); e != nil {
+	req, e := parseCertRequest(body)
+	if e != nil {
 		return nil, c.refuse(who, op, what, e)
-	}
-	if req.Replace != "" && req.Default {
-		return nil, c.refuse(who, op, what, badRequest(`"replace" and "default" cannot be combined: a replacement takes the place (and the role) of the one it replaces`))
 	}
 	files := config.CertificateFiles{Certificate: req.Certificate, Key: req.Key, CertificateChain: req.CertificateChain}
 	var written []string
-	switch hasPEM := req.CertificatePEM != "" || req.KeyPEM != "" || req.ChainPEM != ""; {
-	case hasPEM && (files.Certificate != "" || files.Key != "" || files.CertificateChain != ""):
-		return nil, c.refuse(who, op, what, badRequest("give either files (certificate, key) or PEM text (certificate_pem, key_pem), not both"))
-	case hasPEM:
-		if req.CertificatePEM == "" || req.KeyPEM == "" {
-			return nil, c.refuse(who, op, what, badRequest(`"certificate_pem" and "key_pem" are both required`))
-		}
+	if req.CertificatePEM != "" {
 		var e *Error
 		files, written, e = c.storePEM(req)
 		if e != nil {
-			return nil, c.refuse(who, op, what, e)
-		}
-	default:
-		if files.Certificate == "" || files.Key == "" {
-			return nil, c.refuse(who, op, what, badRequest(`"certificate" and "key" (absolute file paths) are required, or "certificate_pem" and "key_pem"`))
-		}
-		if e := absolute(map[string]string{"certificate": files.Certificate, "key": files.Key, "certificate_chain": files.CertificateChain}); e != nil {
 			return nil, c.refuse(who, op, what, e)
 		}
 	}

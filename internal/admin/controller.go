@@ -103,8 +103,8 @@ type Outcome struct {
 	Changes *server.Changes `json:"changes,omitempty"`
 	Saved   bool            `json:"saved"`             // the saved state was written
 	Warning string          `json:"warning,omitempty"` // applied, but something needs attention
-	Extra   map[string]any  `json:"extra,omitempty"`
-	Doc     *state.Document `json:"-"`
+	// Extra holds what an operation adds (certificate.add: its "id").
+	Extra map[string]any `json:"extra,omitempty"`
 }
 
 // change runs one change through the common path (see the package doc).

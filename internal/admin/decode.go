@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -122,12 +121,4 @@ func stringField(raw map[string]json.RawMessage, key string) (string, *Error) {
 		return "", badRequest("key %q: must be a string", key)
 	}
 	return s, nil
-}
-
-func quoteKeys(keys []string) string {
-	q := make([]string, len(keys))
-	for i, k := range keys {
-		q[i] = fmt.Sprintf("%q", k)
-	}
-	return strings.Join(q, ", ")
 }

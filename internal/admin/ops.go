@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -58,6 +59,26 @@ var defaultWeight = config.NewBackend("x").Weight
 // "backends": [...]}); keys left out take their defaults.
 func (c *Controller) AddCluster(who Peer, body []byte) (*Outcome, *Error) {
 	const op = "cluster.add"
+	cl, e := parseCluster(body)
+	if e != nil {
+		what := ""
+		if cl != nil {
+			what = "cluster=" + cl.ID
+		}
+		return nil, c.refuse(who, op, what, e)
+	}
+	return c.change(who, op, "cluster="+cl.ID, func(cand *config.Config) error {
+		if _, old := findCluster(cand, cl.ID); old != nil {
+			return conflict("cluster %q already exists", cl.ID)
+		}
+		cand.Clusters = append(cand.Clusters, cl)
+		return nil
+	})
+}
+
+// parseCluster decodes the body of a cluster addition. On error the
+// cluster, when not nil, carries only the ID (for the audit line).
+func parseCluster(body []byte) (*config.Cluster, *Error) {
 	doc := state.ClusterDocOf(config.NewCluster(""))
 	req := struct {
 		ID string `json:"id"`
@@ -65,11 +86,11 @@ func (c *Controller) AddCluster(who Peer, body []byte) (*Outcome, *Error) {
 	}{ClusterDoc: doc}
 	raw, e := decodeObject(body, &req)
 	if e != nil {
-		return nil, c.refuse(who, op, "", e)
+		return nil, e
 	}
-	what := "cluster=" + req.ID
+	named := &config.Cluster{ID: req.ID}
 	if req.ID == "" {
-		return nil, c.refuse(who, op, what, badRequest(`key "id" is required: the cluster's ID`))
+		return nil, badRequest(`key "id" is required: the cluster's ID`)
 	}
 	// Defaults derived from other keys are derived again (ApplyDefaults)
 	// unless the body set them.
@@ -80,7 +101,7 @@ func (c *Controller) AddCluster(who Peer, body []byte) (*Outcome, *Error) {
 		doc.HealthBackoffMax = 0
 	}
 	for i, el := range elementKeys(raw, "backends") {
-		if !has(el, "weight") && i < len(doc.Backends) {
+		if !has(el, "weight") && i < len(doc.Backends) && doc.Backends[i] != nil {
 			doc.Backends[i].Weight = defaultWeight
 		}
 	}
@@ -88,26 +109,26 @@ func (c *Controller) AddCluster(who Peer, body []byte) (*Outcome, *Error) {
 	for code, p := range doc.Answers {
 		paths["answers."+code] = p
 	}
-	for _, f := range doc.Frontends {
-		paths["frontends.certificate"], paths["frontends.key"], paths["frontends.certificate_chain"] = f.Certificate, f.Key, f.CertificateChain
-		if e := absolute(paths); e != nil {
-			return nil, c.refuse(who, op, what, e)
+	for i, f := range doc.Frontends {
+		if f == nil {
+			return named, badRequest("frontends[%d]: must be an object", i)
+		}
+		k := fmt.Sprintf("frontends[%d].", i)
+		paths[k+"certificate"], paths[k+"key"], paths[k+"certificate_chain"] = f.Certificate, f.Key, f.CertificateChain
+	}
+	for i, b := range doc.Backends {
+		if b == nil {
+			return named, badRequest("backends[%d]: must be an object", i)
 		}
 	}
 	if e := absolute(paths); e != nil {
-		return nil, c.refuse(who, op, what, e)
+		return named, e
 	}
 	cl, err := doc.Cluster(req.ID)
 	if err != nil {
-		return nil, c.refuse(who, op, what, badRequest("%v", err))
+		return named, badRequest("%v", err)
 	}
-	return c.change(who, op, what, func(cand *config.Config) error {
-		if _, old := findCluster(cand, req.ID); old != nil {
-			return conflict("cluster %q already exists", req.ID)
-		}
-		cand.Clusters = append(cand.Clusters, cl)
-		return nil
-	})
+	return cl, nil
 }
 
 // RemoveCluster removes a cluster, its frontends and its backends. Its
@@ -127,22 +148,34 @@ func (c *Controller) RemoveCluster(who Peer, id string) (*Outcome, *Error) {
 // ({"address": LISTENER, "hostname": H, "path": P, "path_type": T}).
 func (c *Controller) AddFrontend(who Peer, cluster string, body []byte) (*Outcome, *Error) {
 	const op = "frontend.add"
-	var doc state.FrontendDoc
-	if _, e := decodeObject(body, &doc); e != nil {
+	f, e := parseFrontend(body)
+	if e != nil {
 		return nil, c.refuse(who, op, "cluster="+cluster, e)
 	}
-	what := "cluster=" + cluster + " address=" + doc.Address + " hostname=" + doc.Hostname + " path=" + doc.Path
-	if e := absolute(map[string]string{"certificate": doc.Certificate, "key": doc.Key, "certificate_chain": doc.CertificateChain}); e != nil {
-		return nil, c.refuse(who, op, what, e)
+	what := "cluster=" + cluster + " address=" + f.Address + " hostname=" + f.Hostname
+	if f.Path != "" {
+		what += " path=" + f.Path
 	}
 	return c.change(who, op, what, func(cand *config.Config) error {
 		_, cl := findCluster(cand, cluster)
 		if cl == nil {
 			return notFound("cluster %q not found", cluster)
 		}
-		cl.Frontends = append(cl.Frontends, doc.Frontend())
+		cl.Frontends = append(cl.Frontends, f)
 		return nil
 	})
+}
+
+// parseFrontend decodes the body of a frontend addition.
+func parseFrontend(body []byte) (*config.Frontend, *Error) {
+	var doc state.FrontendDoc
+	if _, e := decodeObject(body, &doc); e != nil {
+		return nil, e
+	}
+	if e := absolute(map[string]string{"certificate": doc.Certificate, "key": doc.Key, "certificate_chain": doc.CertificateChain}); e != nil {
+		return nil, e
+	}
+	return doc.Frontend(), nil
 }
 
 // FrontendKey names a frontend to remove; Path and PathType default to
@@ -185,16 +218,11 @@ func (c *Controller) RemoveFrontend(who Peer, cluster string, k FrontendKey) (*O
 // ({"address": "10.0.0.5:8080", "id": "app-3", "weight": 50}).
 func (c *Controller) AddBackend(who Peer, cluster string, body []byte) (*Outcome, *Error) {
 	const op = "backend.add"
-	doc := state.BackendDoc{Weight: defaultWeight}
-	if _, e := decodeObject(body, &doc); e != nil {
+	b, e := parseBackend(body)
+	if e != nil {
 		return nil, c.refuse(who, op, "cluster="+cluster, e)
 	}
-	what := "cluster=" + cluster + " address=" + doc.Address
-	if doc.Address == "" {
-		return nil, c.refuse(who, op, what, badRequest(`key "address" is required`))
-	}
-	b := doc.Backend()
-	return c.change(who, op, what, func(cand *config.Config) error {
+	return c.change(who, op, "cluster="+cluster+" address="+b.Address, func(cand *config.Config) error {
 		_, cl := findCluster(cand, cluster)
 		if cl == nil {
 			return notFound("cluster %q not found", cluster)
@@ -208,6 +236,18 @@ func (c *Controller) AddBackend(who Peer, cluster string, body []byte) (*Outcome
 		cl.Backends = append(cl.Backends, b)
 		return nil
 	})
+}
+
+// parseBackend decodes the body of a backend addition.
+func parseBackend(body []byte) (*config.Backend, *Error) {
+	doc := state.BackendDoc{Weight: defaultWeight}
+	if _, e := decodeObject(body, &doc); e != nil {
+		return nil, e
+	}
+	if doc.Address == "" {
+		return nil, badRequest(`key "address" is required`)
+	}
+	return doc.Backend(), nil
 }
 
 // RemoveBackend removes a cluster's backend, named by address (or id). It
@@ -237,41 +277,50 @@ func (c *Controller) RemoveBackend(who Peer, cluster, address string) (*Outcome,
 // out take their defaults.
 func (c *Controller) AddListener(who Peer, body []byte) (*Outcome, *Error) {
 	const op = "listener.add"
-	raw, e := decodeObject(body, &state.ListenerDoc{})
+	l, e := parseListener(body)
 	if e != nil {
 		return nil, c.refuse(who, op, "", e)
 	}
-	addr, _ := stringField(raw, "address")
-	proto, _ := stringField(raw, "protocol")
-	what := "address=" + addr + " protocol=" + proto
-	if addr == "" || proto == "" {
-		return nil, c.refuse(who, op, what, badRequest(`keys "address" and "protocol" are required`))
-	}
-	doc := state.ListenerDocOf(config.NewListener(addr, proto))
-	if _, e := decodeObject(body, doc); e != nil {
-		return nil, c.refuse(who, op, what, e)
-	}
-	if !has(raw, "h2_stream_idle_timeout_seconds") {
-		doc.H2StreamIdleTimeout = 0 // follows back_timeout again
-	}
-	paths := map[string]string{"certificate": doc.Certificate, "key": doc.Key, "certificate_chain": doc.CertificateChain}
-	for _, cf := range doc.Certificates {
-		paths["certificates.certificate"], paths["certificates.key"], paths["certificates.certificate_chain"] = cf.Certificate, cf.Key, cf.CertificateChain
-		if e := absolute(paths); e != nil {
-			return nil, c.refuse(who, op, what, e)
-		}
-	}
-	if e := absolute(paths); e != nil {
-		return nil, c.refuse(who, op, what, e)
-	}
-	l := doc.Listener()
-	return c.change(who, op, what, func(cand *config.Config) error {
+	return c.change(who, op, "address="+l.Address+" protocol="+l.Protocol, func(cand *config.Config) error {
 		if _, old := findListener(cand, l.Address); old != nil {
 			return conflict("listener %s already exists", old.Address)
 		}
 		cand.Listeners = append(cand.Listeners, l)
 		return nil
 	})
+}
+
+// parseListener decodes the body of a listener addition: defaults are
+// those of its protocol, as in the config file.
+func parseListener(body []byte) (*config.Listener, *Error) {
+	raw, e := decodeObject(body, &state.ListenerDoc{})
+	if e != nil {
+		return nil, e
+	}
+	addr, _ := stringField(raw, "address")
+	proto, _ := stringField(raw, "protocol")
+	if addr == "" || proto == "" {
+		return nil, badRequest(`keys "address" and "protocol" are required`)
+	}
+	doc := state.ListenerDocOf(config.NewListener(addr, proto))
+	if _, e := decodeObject(body, doc); e != nil {
+		return nil, e
+	}
+	if !has(raw, "h2_stream_idle_timeout_seconds") {
+		doc.H2StreamIdleTimeout = 0 // follows back_timeout again
+	}
+	paths := map[string]string{"certificate": doc.Certificate, "key": doc.Key, "certificate_chain": doc.CertificateChain}
+	for i, cf := range doc.Certificates {
+		if cf == nil {
+			return nil, badRequest("certificates[%d]: must be an object", i)
+		}
+		k := fmt.Sprintf("certificates[%d].", i)
+		paths[k+"certificate"], paths[k+"key"], paths[k+"certificate_chain"] = cf.Certificate, cf.Key, cf.CertificateChain
+	}
+	if e := absolute(paths); e != nil {
+		return nil, e
+	}
+	return doc.Listener(), nil
 }
 
 // RemoveListener stops a listener: it accepts nothing more and its

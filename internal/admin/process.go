@@ -58,6 +58,8 @@ func Run(o RunOptions) int {
 	if log == nil {
 		log = slog.Default()
 	}
+	// During an upgrade two processes write to the same log: say which.
+	log = log.With("pid", os.Getpid())
 	// Signals first: one arriving while we start is handled, not fatal.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR2)
@@ -81,9 +83,9 @@ func Run(o RunOptions) int {
 		fmt.Fprintf(o.Stderr, "sluice: %v\n", err)
 		return ExitConfig
 	}
-	p := &process{o: o, log: log, srv: srv, exe: executable(), shutdown: make(chan bool, 2)}
+	p := &process{o: o, log: log, srv: srv, exe: executable(), shutdown: make(chan bool, 8)}
 	p.ctrl = NewController(srv, o.ConfigFile, log)
-	p.ctrl.onShutdown = func(hard bool) { p.shutdown <- hard }
+	p.ctrl.onShutdown = p.requestShutdown
 	p.ctrl.onUpgrade = p.upgrade
 	if cfg.AdminSocket != "" {
 		ln := inh.admin
@@ -130,6 +132,16 @@ type process struct {
 
 	upgradeMu sync.Mutex // one upgrade at a time
 	upgraded  bool
+}
+
+// requestShutdown asks the loop to stop (hard: at once). Requests beyond
+// the buffer are dropped: eight pending are as good as one, and the
+// sender (an API handler) must not block.
+func (p *process) requestShutdown(hard bool) {
+	select {
+	case p.shutdown <- hard:
+	default:
+	}
 }
 
 // loop waits for signals and API requests until a shutdown.

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -99,7 +98,6 @@ func (c *Controller) Serve(ln *net.UnixListener, path string) *API {
 		// An upgrade answers once the new process is ready (upgradeTimeout).
 		WriteTimeout: upgradeTimeout + 30*time.Second,
 		IdleTimeout:  60 * time.Second,
-		ErrorLog:     nil,
 	}
 	go func() {
 		defer close(a.done)
@@ -111,16 +109,9 @@ func (c *Controller) Serve(ln *net.UnixListener, path string) *API {
 // Path returns the socket's path.
 func (a *API) Path() string { return a.path }
 
-// File returns a duplicate of the socket's descriptor for a new process,
-// and from then on Close leaves the socket file in place: it is the new
-// process's now.
-func (a *API) File() (*os.File, error) {
-	f, err := a.ln.File()
-	if err != nil {
-		return nil, err
-	}
-	return f, nil
-}
+// File returns a duplicate of the socket's descriptor for a new process
+// (an upgrade). Once that process serves it, call HandedOff.
+func (a *API) File() (*os.File, error) { return a.ln.File() }
 
 // HandedOff makes Close leave the socket file (a new process serves it).
 func (a *API) HandedOff() {
@@ -146,6 +137,3 @@ func (a *API) Close(ctx context.Context) {
 		}
 	}
 }
-
-// errNoSocket is returned by the client when nothing listens.
-var errNoSocket = errors.New("no sluice is listening on this socket")

@@ -139,7 +139,7 @@ func (p *process) upgrade() (*UpgradeResult, error) {
 		p.api.HandedOff()
 		p.api.ln.Close()
 	}
-	p.shutdown <- false
+	p.requestShutdown(false)
 	return &UpgradeResult{OldPID: os.Getpid(), NewPID: newPID}, nil
 }
 
@@ -171,16 +171,13 @@ func takeInheritance() (*inheritance, error) {
 	if fd, err := strconv.Atoi(ready); err == nil {
 		inh.ready = os.NewFile(uintptr(fd), "upgrade-ready")
 	}
-	for _, kv := range strings.Split(spec, ";") {
-		if kv == "" {
-			continue
-		}
-		name, fdText, ok := strings.Cut(kv, "=")
-		fd, err := strconv.Atoi(fdText)
-		if !ok || err != nil {
-			inh.close()
-			return nil, fmt.Errorf("%s: bad entry %q", envFDs, kv)
-		}
+	entries, err := parseFDSpec(spec)
+	if err != nil {
+		inh.close()
+		return nil, err
+	}
+	for _, ent := range entries {
+		name, fd := ent.name, ent.fd
 		f := os.NewFile(uintptr(fd), name)
 		ln, err := net.FileListener(f)
 		f.Close()
@@ -204,6 +201,38 @@ func takeInheritance() (*inheritance, error) {
 		}
 	}
 	return inh, nil
+}
+
+// fdEntry is one inherited socket: its name and descriptor.
+type fdEntry struct {
+	name string
+	fd   int
+}
+
+// parseFDSpec parses SLUICE_UPGRADE_FDS ("name=fd;name=fd"). Names are
+// listener addresses, "metrics" or "admin", each at most once; descriptors
+// are those os/exec gives ExtraFiles (3 and up), each at most once.
+func parseFDSpec(spec string) ([]fdEntry, error) {
+	var out []fdEntry
+	names, fds := map[string]bool{}, map[int]bool{}
+	for _, kv := range strings.Split(spec, ";") {
+		if kv == "" {
+			continue
+		}
+		name, fdText, ok := strings.Cut(kv, "=")
+		fd, err := strconv.Atoi(fdText)
+		switch {
+		case !ok || err != nil || name == "":
+			return nil, fmt.Errorf("%s: bad entry %q (want name=fd)", envFDs, kv)
+		case fd < 3 || fd > 1<<16:
+			return nil, fmt.Errorf("%s: %q: descriptor %d is not an inherited one", envFDs, kv, fd)
+		case names[name] || fds[fd]:
+			return nil, fmt.Errorf("%s: %q: named twice", envFDs, kv)
+		}
+		names[name], fds[fd] = true, true
+		out = append(out, fdEntry{name, fd})
+	}
+	return out, nil
 }
 
 // closeUnused closes inherited sockets cfg does not use (a listener

@@ -169,13 +169,16 @@ func (c *Cluster) attemptH2(b *Backend, req *Request, body Body, w ResponseWrite
 	b.acquire()
 	err := b.h2.exchange(req, body, w, t, res, replay)
 	b.release()
+	if err == nil {
+		// Before errors.As: its target escapes, an allocation per request.
+		b.markUp()
+		return Outcome{HeadSent: res.HeadSent}
+	}
 	o := Outcome{Err: err, HeadSent: res.HeadSent, ClientGone: errors.Is(err, ErrClientGone)}
 	var se *staleConnError
 	if errors.As(err, &se) {
 		o.NotProcessed = se.notProcessed
 		o.ConnectFail = se.e.Message == accesslog.MsgBackendConnectFailed || se.e.Message == accesslog.MsgBackendConnectTimeout
-	} else if err == nil {
-		b.markUp()
 	}
 	return o
 }

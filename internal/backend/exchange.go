@@ -47,15 +47,16 @@ type Cancel struct {
 	cancelled bool
 }
 
-// Cancel abandons the exchange: its backend connection is closed.
+// Cancel abandons the exchange: its backend connection is closed. Close
+// runs under the lock, so once detach returned no Close is under way: the
+// exchange may then recycle what it had attached.
 func (c *Cancel) Cancel() {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.cancelled = true
-	conn := c.conn
-	c.conn = nil
-	c.mu.Unlock()
-	if conn != nil {
-		conn.Close()
+	if c.conn != nil {
+		c.conn.Close()
+		c.conn = nil
 	}
 }
 
@@ -157,6 +158,11 @@ type ResponseWriter interface {
 type Timeouts struct {
 	Connect  time.Duration // TCP connect
 	Response time.Duration // request sent -> first response byte, and between reads of the response
+	// StreamIdle: an upload to an HTTP/2 backend stalled on the backend's
+	// window this long is reaped, and the client answered 502
+	// (h2_stream_idle_timeout_seconds of the listener, DESIGN.md 3.6;
+	// zero: the pool engine's default).
+	StreamIdle time.Duration
 }
 
 // Result describes how an exchange went, for access logs and metrics.

@@ -61,6 +61,9 @@ const (
 	h2evClose                  // the pool closes the connection
 )
 
+// h2evQueues holds the event slices of parked backend connections.
+var h2evQueues = bufpool.Slices[h2ev]{MaxCap: 256}
+
 type h2ev struct {
 	kind h2evKind
 	buf  *buffer
@@ -79,7 +82,7 @@ const (
 
 func newH2Conn(p *h2Pool, nc net.Conn) *h2Conn {
 	hc := &h2Conn{pool: p, nc: nc, ready: make(chan struct{}), rsem: make(chan struct{}, 2), capacity: 1}
-	hc.mb = mailbox.New[h2ev](hc.run)
+	hc.mb = mailbox.New[h2ev](hc.run, &h2evQueues)
 	hc.mb.Claim()
 	cfg := p.h2cfg
 	cfg.Role = h2.Client
@@ -141,6 +144,7 @@ func (hc *h2Conn) run() {
 		hc.armTimer()
 		if hc.calls == 0 && len(hc.conn.Pending()) == 0 {
 			hc.conn.Trim()
+			h2evQueues.Put(hc.events)
 			hc.events = nil
 			if hc.mb.Park() {
 				return
@@ -173,8 +177,10 @@ func (hc *h2Conn) handle(e *h2ev) {
 		}
 	case h2evOpen:
 		hc.open(e.call)
+		e.call.unref()
 	case h2evUpload:
 		hc.upload(e.call)
+		e.call.unref()
 	case h2evCredit:
 		// Credit comes back even after the stream closed: the bytes
 		// still count against the connection window (Consume with a nil
@@ -186,10 +192,12 @@ func (hc *h2Conn) handle(e *h2ev) {
 		c.creditPosted = false
 		c.mu.Unlock()
 		hc.conn.Consume(c.hs, n)
+		c.unref()
 	case h2evCancel:
 		if c := e.call; c.hs != nil && !c.hs.Closed() {
 			hc.conn.Reset(c.hs, frame.Cancel)
 		}
+		e.call.unref()
 	case h2evTimer:
 		hc.timerAt = time.Time{}
 		hc.health()
@@ -217,7 +225,9 @@ func (hc *h2Conn) open(c *h2Call) {
 		return
 	}
 	hs.App = c
+	hs.SetIdleTimeout(c.idle)
 	c.hs = hs
+	c.ref() // the stream's: dropped in OnClosed
 	hc.calls++
 	c.mu.Lock()
 	c.opened = true
@@ -252,6 +262,7 @@ func (hc *h2Conn) upload(c *h2Call) {
 	}
 	if !c.inWaiting {
 		c.inWaiting = true
+		c.ref() // hc.waiting's: dropped when it leaves the list
 		hc.waiting = append(hc.waiting, c)
 	}
 }
@@ -300,12 +311,16 @@ func (hc *h2Conn) wakeUploaders() {
 		if pending < maxUploadOutstanding/2 || c.hs == nil {
 			c.signalUploadLocked()
 		}
-		if pending > 0 && c.hs != nil {
-			keep = append(keep, c)
-		} else {
+		left := !(pending > 0 && c.hs != nil)
+		if left {
 			c.inWaiting = false
+		} else {
+			keep = append(keep, c)
 		}
 		c.mu.Unlock()
+		if left {
+			c.unref()
+		}
 	}
 	for i := len(keep); i < len(hc.waiting); i++ {
 		hc.waiting[i] = nil
@@ -417,7 +432,16 @@ func (hc *h2Conn) finish() {
 		case h2evOpen:
 			e.call.fail(errBackendConnLost, true)
 		}
+		if e.call != nil {
+			e.call.unref()
+		}
 	}
+	for i, c := range hc.waiting {
+		c.inWaiting = false
+		hc.waiting[i] = nil
+		c.unref()
+	}
+	hc.waiting = hc.waiting[:0]
 	// Let a reader blocked on its buffer budget run into the closed
 	// socket and exit.
 	for len(hc.rsem) > 0 {
@@ -440,12 +464,17 @@ func (hc *h2Conn) OnResponse(hs *h2.Stream, resp *h2.Response) {
 	c := hs.App.(*h2Call)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	rh := respHead{status: resp.Status, cl: resp.ContentLength}
-	rh.store, rh.fields = copyH2Fields(rh.store[:0], rh.fields[:0], resp.Fields)
 	if resp.Status < 200 {
+		rh := respHead{status: resp.Status, cl: resp.ContentLength}
+		rh.store, rh.fields = copyH2Fields(nil, nil, resp.Fields)
 		c.infos = append(c.infos, rh)
 	} else {
-		c.head = &rh
+		// The final head is copied once per call, into storage the call
+		// keeps across its reuses.
+		rh := &c.headBuf
+		rh.status, rh.cl = resp.Status, resp.ContentLength
+		rh.store, rh.fields = copyH2Fields(rh.store[:0], rh.fields[:0], resp.Fields)
+		c.head = rh
 		if resp.EndStream {
 			c.respEnd = true
 		}
@@ -505,7 +534,6 @@ func (hc *h2Conn) OnClosed(hs *h2.Stream) {
 	hc.calls--
 	code := hs.CloseCode()
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.closed = true
 	c.signalUploadLocked()
 	if !c.respEnd {
@@ -513,6 +541,8 @@ func (hc *h2Conn) OnClosed(hs *h2.Stream) {
 		c.err = &streamResetError{code: code, byPeer: hs.ResetByPeer(), notProcessed: notProcessed, reaped: hs.ReapReason()}
 	}
 	c.signalLocked()
+	c.mu.Unlock()
+	c.unref()
 }
 
 func (hc *h2Conn) OnGoAway(last h2.StreamID, code h2.ErrCode, debug []byte) {
@@ -570,10 +600,18 @@ type h2Call struct {
 	fields []h2.Field
 	store  []byte
 	noBody bool
+	idle   time.Duration // Timeouts.StreamIdle: the upload's stall deadline
 
 	hs        *h2.Stream // owner only
 	inWaiting bool       // owner only: in hc.waiting
 
+	// refs counts who may still touch the call: the exchange, each
+	// queued event naming it, its open stream, hc.waiting. The last
+	// unref recycles it (h2Calls), with its buffers and channels.
+	refs atomic.Int32
+
+	timer  *time.Timer  // the exchange's response timeout (stopped between uses)
+	rh     ResponseHead // what the exchange hands to its writer
 	mu     sync.Mutex
 	notify chan struct{} // capacity 1: something changed
 
@@ -591,6 +629,8 @@ type h2Call struct {
 	infos        []respHead
 	head         *respHead
 	respQ        []*bufpool.Chunk
+	respSpare    []*bufpool.Chunk // the exchange's emptied respQ, swapped back in
+	headBuf      respHead         // storage of head
 	respEnd      bool
 	trailers     []h1.Field
 	trStore      []byte
@@ -602,6 +642,70 @@ type h2Call struct {
 }
 
 func (c *h2Call) headSeen() bool { return c.head != nil }
+
+var h2Calls sync.Pool
+
+// newH2Call returns a call on hc, recycled when one is free, holding the
+// exchange's reference.
+func newH2Call(hc *h2Conn, t Timeouts) *h2Call {
+	c, _ := h2Calls.Get().(*h2Call)
+	if c == nil {
+		c = &h2Call{notify: make(chan struct{}, 1), upNotify: make(chan struct{}, 1), timer: time.NewTimer(time.Hour)}
+		c.timer.Stop()
+	}
+	c.hc, c.idle = hc, t.StreamIdle
+	c.refs.Store(1)
+	return c
+}
+
+func (c *h2Call) ref() { c.refs.Add(1) }
+
+// unref drops a reference; the last one recycles the call.
+func (c *h2Call) unref() {
+	switch n := c.refs.Add(-1); {
+	case n == 0:
+		c.recycle()
+	case n < 0:
+		panic("backend: h2Call reference count below zero")
+	}
+}
+
+// post hands the owner an event naming the call (which holds a reference
+// until the owner handled it). False: the connection is gone.
+func (c *h2Call) post(kind h2evKind) bool {
+	c.ref()
+	if !c.hc.mb.Post(h2ev{kind: kind, call: c}) {
+		c.unref()
+		return false
+	}
+	return true
+}
+
+// recycle resets the call for its next exchange, keeping its storage.
+func (c *h2Call) recycle() {
+	freeChunks(c.upQ)
+	freeChunks(c.respQ)
+	select {
+	case <-c.notify:
+	default:
+	}
+	select {
+	case <-c.upNotify:
+	default:
+	}
+	clear(c.upQ)
+	clear(c.respQ)
+	clear(c.respSpare)
+	clear(c.fields)
+	*c = h2Call{
+		fields: c.fields[:0], store: c.store[:0],
+		timer: c.timer, notify: c.notify, upNotify: c.upNotify,
+		upQ: c.upQ[:0], respQ: c.respQ[:0], respSpare: c.respSpare[:0],
+		headBuf:  respHead{store: c.headBuf.store[:0], fields: c.headBuf.fields[:0]},
+		trailers: c.trailers[:0], trStore: c.trStore[:0],
+	}
+	h2Calls.Put(c)
+}
 
 // signalLocked wakes the exchange waiting on the call's response.
 func (c *h2Call) signalLocked() {
@@ -632,7 +736,7 @@ func (c *h2Call) fail(err error, notProcessed bool) {
 // Close implements io.Closer for backend.Cancel: the client side is gone,
 // reset the backend stream (RST_STREAM CANCEL).
 func (c *h2Call) Close() error {
-	c.hc.mb.Post(h2ev{kind: h2evCancel, call: c})
+	c.post(h2evCancel)
 	return nil
 }
 

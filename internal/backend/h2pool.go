@@ -36,6 +36,7 @@ type h2Pool struct {
 	conns   []*h2Conn
 	dialing bool
 	changed chan struct{} // closed and replaced when a slot may have freed
+	waiters int           // callers waiting on changed
 
 	goAways atomic.Int64
 	opened  atomic.Int64
@@ -83,11 +84,14 @@ var (
 	errNoSlot              = errors.New("no HTTP/2 stream slot to the backend in time")
 )
 
-// signal wakes callers waiting for a slot or a connection.
+// signal wakes callers waiting for a slot or a connection. With nobody
+// waiting (the common case) it costs no new channel.
 func (p *h2Pool) signal() {
 	p.mu.Lock()
-	close(p.changed)
-	p.changed = make(chan struct{})
+	if p.waiters > 0 {
+		close(p.changed)
+		p.changed = make(chan struct{})
+	}
 	p.mu.Unlock()
 }
 
@@ -134,9 +138,11 @@ func (p *h2Pool) acquire(t Timeouts, cancel *Cancel) (*h2Conn, error) {
 			return hc, nil
 		}
 		wait := p.changed
+		p.waiters++
 		p.mu.Unlock()
 		left := deadline.Sub(p.b.now())
 		if left <= 0 || cancel.Cancelled() {
+			p.unwait()
 			return nil, errNoSlot
 		}
 		timer := time.NewTimer(left)
@@ -145,7 +151,14 @@ func (p *h2Pool) acquire(t Timeouts, cancel *Cancel) (*h2Conn, error) {
 		case <-timer.C:
 		}
 		timer.Stop()
+		p.unwait()
 	}
+}
+
+func (p *h2Pool) unwait() {
+	p.mu.Lock()
+	p.waiters--
+	p.mu.Unlock()
 }
 
 // release returns a call's slot.
@@ -249,7 +262,8 @@ func (p *h2Pool) exchange(req *Request, body Body, w ResponseWriter, t Timeouts,
 		m.H2Streams.Inc()
 		defer m.H2Streams.Dec()
 	}
-	c := &h2Call{hc: hc, notify: make(chan struct{}, 1), upNotify: make(chan struct{}, 1)}
+	c := newH2Call(hc, t)
+	defer c.unref() // after detach: no Cancel can reach c any more
 	c.fields, c.store = buildH2Request(c.fields[:0], c.store[:0], req, p.tls != nil)
 	c.noBody = !req.HasBody || body == nil
 	if !req.Cancel.attach(c) {
@@ -258,7 +272,9 @@ func (p *h2Pool) exchange(req *Request, body Body, w ResponseWriter, t Timeouts,
 	defer req.Cancel.detach()
 
 	sentAt := p.b.now()
-	hc.mb.Post(h2ev{kind: h2evOpen, call: c})
+	if !c.post(h2evOpen) {
+		c.fail(errBackendConnLost, true) // the connection ended meanwhile
+	}
 	var up chan error
 	if !c.noBody {
 		up = make(chan error, 1)
@@ -415,7 +431,7 @@ func (c *h2Call) uploadBody(body Body, replay *replayBuffer, t Timeouts) error {
 			closed := c.closed
 			c.mu.Unlock()
 			if !closed {
-				c.hc.mb.Post(h2ev{kind: h2evUpload, call: c})
+				c.post(h2evUpload)
 			}
 			return nil
 		}
@@ -466,7 +482,7 @@ func (c *h2Call) queueUpload(p []byte, t Timeouts) error {
 		c.upOutstanding += n
 		c.upTotal += int64(n)
 		c.mu.Unlock()
-		c.hc.mb.Post(h2ev{kind: h2evUpload, call: c})
+		c.post(h2evUpload)
 	}
 	return nil
 }
@@ -482,7 +498,8 @@ func (c *h2Call) upSent() int64 {
 // receive delivers the response to w as it arrives (exchange side).
 func (c *h2Call) receive(w ResponseWriter, t Timeouts, res *Result, sentAt time.Time) error {
 	b := c.hc.pool.b
-	timer := time.NewTimer(t.Response)
+	timer := c.timer
+	timer.Reset(t.Response)
 	defer timer.Stop()
 	headSent := false
 	for {
@@ -492,7 +509,7 @@ func (c *h2Call) receive(w ResponseWriter, t Timeouts, res *Result, sentAt time.
 		head := c.head
 		c.head = nil
 		chunks := c.respQ
-		c.respQ = nil
+		c.respQ, c.respSpare = c.respSpare[:0], nil
 		end := c.respEnd && len(chunks) == 0 || c.respEnd
 		trailers := c.trailers
 		closed, cerr := c.closed, c.err
@@ -514,11 +531,11 @@ func (c *h2Call) receive(w ResponseWriter, t Timeouts, res *Result, sentAt time.
 		}
 		if head != nil {
 			noBody := string(c.fields[0].Value) == "HEAD" || head.status == 204 || head.status == 304
-			rh := ResponseHead{Status: head.status, Fields: head.fields, ContentLength: head.cl, NoBody: noBody}
+			c.rh = ResponseHead{Status: head.status, Fields: head.fields, ContentLength: head.cl, NoBody: noBody}
 			res.Status = head.status
 			res.HeadSent = true
 			headSent = true
-			if err := w.WriteHead(&rh); err != nil {
+			if err := w.WriteHead(&c.rh); err != nil {
 				freeChunks(chunks)
 				return clientGone(err)
 			}
@@ -533,15 +550,15 @@ func (c *h2Call) receive(w ResponseWriter, t Timeouts, res *Result, sentAt time.
 			res.BytesOut += int64(len(ch.B))
 			ch.Free()
 		}
-		if consumed > 0 {
-			c.mu.Lock()
-			c.consumed += consumed
-			post := !c.creditPosted
-			c.creditPosted = c.creditPosted || post
-			c.mu.Unlock()
-			if post {
-				c.hc.mb.Post(h2ev{kind: h2evCredit, call: c})
-			}
+		c.mu.Lock()
+		clear(chunks)
+		c.respSpare = chunks[:0]
+		c.consumed += consumed
+		post := consumed > 0 && !c.creditPosted
+		c.creditPosted = c.creditPosted || post
+		c.mu.Unlock()
+		if post {
+			c.post(h2evCredit)
 		}
 		if end && headSent {
 			if len(trailers) > 0 {
@@ -574,7 +591,7 @@ func (c *h2Call) receive(w ResponseWriter, t Timeouts, res *Result, sentAt time.
 		case <-timer.C:
 			// No response (or no progress) in time: give up on the
 			// stream; the owner resets it.
-			c.hc.mb.Post(h2ev{kind: h2evCancel, call: c})
+			c.post(h2evCancel)
 			if headSent {
 				return &Error{Status: 504, Message: accesslog.MsgBackendResponseTimeout, Err: errors.New("backend response stalled")}
 			}
@@ -611,19 +628,20 @@ func (c *h2Call) release() {
 		unread += len(ch.B)
 		ch.Free()
 	}
-	c.respQ = nil
+	clear(c.respQ)
+	c.respQ = c.respQ[:0]
 	c.consumed += unread
 	post := c.consumed > 0 && !c.creditPosted
 	c.creditPosted = c.creditPosted || post
 	closed := c.closed
 	c.mu.Unlock()
 	if post {
-		c.hc.mb.Post(h2ev{kind: h2evCredit, call: c})
+		c.post(h2evCredit)
 	}
 	if !closed {
 		// The exchange ended first (client gone, timeout): make sure the
 		// backend stream does not linger.
-		c.hc.mb.Post(h2ev{kind: h2evCancel, call: c})
+		c.post(h2evCancel)
 	}
 }
 

@@ -377,6 +377,7 @@ var listenerFields = map[string]setter[Listener]{
 	"h2_settings_ack_timeout_seconds": func(d *decoder, f fld, l *Listener) {
 		d.secondsField(f, &l.H2SettingsAckTimeout)
 	},
+	"h2_scheduler": func(d *decoder, f fld, l *Listener) { d.text(f, &l.H2Scheduler) },
 
 	"tls_versions":      func(d *decoder, f fld, l *Listener) { d.strings(f, &l.TLSVersions) },
 	"cipher_suites":     func(d *decoder, f fld, l *Listener) { d.strings(f, &l.CipherSuites) },

@@ -205,6 +205,9 @@ func applyListenerDefaults(l *Listener) {
 	// backend is still allowed to think, so the default follows back_timeout.
 	setDur(&l.H2StreamIdleTimeout, max(minH2StreamIdleTimeout, l.BackTimeout))
 	setDur(&l.H2SettingsAckTimeout, defaultH2SettingsAckTimeout)
+	if l.H2Scheduler == "" {
+		l.H2Scheduler = H2SchedulerRFC9218
+	}
 
 	def := DefaultFloodLimits()
 	f := &l.Flood

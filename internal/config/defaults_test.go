@@ -56,7 +56,7 @@ func TestNewListener(t *testing.T) {
 		h.BackTimeout != 30*time.Second || h.ConnectTimeout != 3*time.Second || h.MaxHeaderBytes != 16384 ||
 		h.MaxHeaderCount != 100 || h.MaxConnections != 10000 || h.MaxConnectionsPerIP != 0 ||
 		h.H2MaxConcurrentStreams != 100 || h.H2InitialWindowSize != 1<<20 || h.H2StreamIdleTimeout != 30*time.Second ||
-		h.H2GracefulShutdownDeadline != 5*time.Second || h.H2SettingsAckTimeout != 5*time.Second ||
+		h.H2GracefulShutdownDeadline != 5*time.Second || h.H2SettingsAckTimeout != 5*time.Second || h.H2Scheduler != "rfc9218" ||
 		h.Flood != DefaultFloodLimits() || h.TLSVersions != nil || h.ALPNProtocols != nil {
 		t.Errorf("NewListener(http) = %+v", *h)
 	}

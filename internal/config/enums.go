@@ -21,6 +21,12 @@ const (
 	BackendH2    = "h2"
 )
 
+// HTTP/2 write schedulers (h2_scheduler).
+const (
+	H2SchedulerRFC9218 = "rfc9218"
+	H2SchedulerFair    = "fair"
+)
+
 // Path match types (path_type).
 const (
 	PathPrefix = "prefix"
@@ -52,6 +58,7 @@ var (
 	protocols        = []string{ProtocolHTTP, ProtocolHTTPS}
 	lbPolicies       = []string{LBRoundRobin, LBRandom, LBLeastLoaded, LBPowerOfTwo}
 	backendProtocols = []string{BackendHTTP1, BackendH2C, BackendH2}
+	h2Schedulers     = []string{H2SchedulerRFC9218, H2SchedulerFair}
 	pathTypes        = []string{PathPrefix, PathEquals, PathRegex}
 	tlsVersionNames  = []string{TLS12, TLS13}
 	alpnNames        = []string{ALPNH2, ALPNHTTP1}

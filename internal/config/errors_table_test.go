@@ -139,6 +139,8 @@ func TestParseErrors(t *testing.T) {
 		{"enum protocol", "[[listeners]]\naddress = \"127.0.0.1:1\"\nprotocol = \"h2\"\n", []wantErr{{3, "listeners[0].protocol", `must be one of "http", "https", got "h2"`}}},
 		{"enum load_balancing", "[clusters.a]\nload_balancing = \"rr\"\n", []wantErr{{2, "clusters.a.load_balancing", `"round_robin", "random", "least_loaded", "power_of_two"`}}},
 		{"enum backend_protocol", "[clusters.a]\nbackend_protocol = \"http2\"\n", []wantErr{{2, "clusters.a.backend_protocol", `"http1", "h2c", "h2"`}}},
+		{"enum h2_scheduler", "[[listeners]]\naddress = \"127.0.0.1:1\"\nprotocol = \"http\"\nh2_scheduler = \"RFC9218\"\n",
+			[]wantErr{{4, "listeners[0].h2_scheduler", `must be one of "rfc9218", "fair", got "RFC9218" (did you mean "rfc9218"?)`}}},
 		{"enum path_type", listenersHTTP + "[clusters.a]\nfrontends = [{ address = \"127.0.0.1:8080\", hostname = \"a\", path_type = \"exact\" }]\n",
 			[]wantErr{{8, "clusters.a.frontends[0].path_type", `must be one of "prefix", "equals", "regex", got "exact"`}}},
 		{"enum tls_versions", listenersHTTP + "tls_versions = [\n  \"TLS1.2\",\n  \"tls1.3\",\n  \"TLS1.2\",\n]\n",

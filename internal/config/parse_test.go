@@ -59,6 +59,7 @@ func TestParseContractExample(t *testing.T) {
 			H2StreamIdleTimeout:        30 * time.Second,
 			H2GracefulShutdownDeadline: 5 * time.Second,
 			H2SettingsAckTimeout:       5 * time.Second,
+			H2Scheduler:                "rfc9218",
 			Flood:                      flood,
 		}, {
 			Line:                       27,
@@ -78,6 +79,7 @@ func TestParseContractExample(t *testing.T) {
 			H2StreamIdleTimeout:        30 * time.Second,
 			H2GracefulShutdownDeadline: 5 * time.Second,
 			H2SettingsAckTimeout:       5 * time.Second,
+			H2Scheduler:                "rfc9218",
 			Flood:                      flood,
 			TLSVersions:                []string{"TLS1.2", "TLS1.3"},
 			ALPNProtocols:              []string{"h2", "http/1.1"},

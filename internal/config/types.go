@@ -117,6 +117,11 @@ type Listener struct {
 	// client has to acknowledge our SETTINGS before GOAWAY SETTINGS_TIMEOUT
 	// (RFC 9113 6.5.3). Default 5s, range 1..300.
 	H2SettingsAckTimeout time.Duration
+	// H2Scheduler is h2_scheduler: how responses share a connection.
+	// "rfc9218" (default) follows the client's RFC 9218 priorities
+	// (DESIGN.md 3.8); "fair" ignores them and round-robins every stream
+	// one DATA frame at a time.
+	H2Scheduler string
 
 	// Flood holds the per-connection HTTP/2 abuse limits (DESIGN.md 3.7).
 	Flood FloodLimits

@@ -220,6 +220,7 @@ func (v *validator) listener(key string, l *Listener) {
 	v.durRange(k("h2_stream_idle_timeout_seconds"), l.Line, "h2_stream_idle_timeout_seconds", l.H2StreamIdleTimeout)
 	v.durRange(k("h2_graceful_shutdown_deadline_seconds"), l.Line, "h2_graceful_shutdown_deadline_seconds", l.H2GracefulShutdownDeadline)
 	v.durRange(k("h2_settings_ack_timeout_seconds"), l.Line, "h2_settings_ack_timeout_seconds", l.H2SettingsAckTimeout)
+	v.enum(k("h2_scheduler"), l.Line, l.H2Scheduler, h2Schedulers)
 	for _, fl := range floodKeys(&l.Flood) {
 		v.intRange(k(fl.name), l.Line, fl.name, *fl.val)
 	}

@@ -67,31 +67,7 @@ func TestForwardH1ZeroAllocs(t *testing.T) {
 // front of it, and one keep-alive client connection; roundTrip sends one
 // request and reads its response.
 func forwardLoop(b testing.TB, accessLog string, bodySize int) (roundTrip func(), be *RawBackend) {
-	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + strconv.Itoa(bodySize) + "\r\n\r\n" + string(bytes.Repeat([]byte("x"), bodySize)))
-	be = StartRawBackend(b, func(c net.Conn) {
-		c.SetDeadline(time.Time{})
-		buf := make([]byte, 64<<10)
-		n := 0
-		for {
-			m, err := c.Read(buf[n:])
-			if err != nil {
-				return
-			}
-			n += m
-			// Answer every complete head in the buffer (sluice sends
-			// one request at a time per connection).
-			for {
-				i := bytes.Index(buf[:n], []byte("\r\n\r\n"))
-				if i < 0 {
-					break
-				}
-				if _, err := c.Write(resp); err != nil {
-					return
-				}
-				n = copy(buf, buf[i+4:n])
-			}
-		}
-	})
+	be = StartRawBackend(b, rawH1Backend(bodySize))
 	// access_log "off" turns the harness's capture off; anything else
 	// keeps it (JSON lines into memory).
 	cfg := `access_log = "` + accessLog + `"` + oneCluster(`{ address = "@BE@" }`)
@@ -134,4 +110,34 @@ func forwardLoop(b testing.TB, accessLog string, bodySize int) (roundTrip func()
 		}
 	}
 	return roundTrip, be
+}
+
+// rawH1Backend answers every request head it reads with a 200 carrying
+// bodySize bytes, from one fixed buffer.
+func rawH1Backend(bodySize int) func(net.Conn) {
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + strconv.Itoa(bodySize) + "\r\n\r\n" + string(bytes.Repeat([]byte("x"), bodySize)))
+	return func(c net.Conn) {
+		c.SetDeadline(time.Time{})
+		buf := make([]byte, 64<<10)
+		n := 0
+		for {
+			m, err := c.Read(buf[n:])
+			if err != nil {
+				return
+			}
+			n += m
+			// Answer every complete head in the buffer (sluice sends
+			// one request at a time per connection).
+			for {
+				i := bytes.Index(buf[:n], []byte("\r\n\r\n"))
+				if i < 0 {
+					break
+				}
+				if _, err := c.Write(resp); err != nil {
+					return
+				}
+				n = copy(buf, buf[i+4:n])
+			}
+		}
+	}
 }

@@ -47,6 +47,11 @@ type Config struct {
 	// silence, or a send window stalled without 16 KiB of progress
 	// (DESIGN.md 3.6; default 30 s).
 	StreamIdleTimeout time.Duration
+	// HeaderBlockTimeout bounds one field block: a HEADERS frame whose
+	// CONTINUATION frames do not complete it within this ends the
+	// connection (a slow loris trickling its headers; DESIGN.md 3.7 bounds
+	// it by the request timeout; default 10 s).
+	HeaderBlockTimeout time.Duration
 
 	Flood FloodLimits
 }
@@ -93,6 +98,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.StreamIdleTimeout <= 0 {
 		c.StreamIdleTimeout = 30 * time.Second
+	}
+	if c.HeaderBlockTimeout <= 0 {
+		c.HeaderBlockTimeout = 10 * time.Second
 	}
 	c.Flood.SetDefaults()
 }

@@ -48,6 +48,9 @@ type Observer interface {
 	MCSShrunk()
 	PriorityUpdate()
 	PriorityDropped()
+	// HeadersTooLarge: a request's field block broke the header list
+	// size or field count limit and was answered 431 (HPACK bomb).
+	HeadersTooLarge()
 }
 
 type nopObserver struct{}
@@ -64,6 +67,7 @@ func (nopObserver) Refused()                      {}
 func (nopObserver) MCSShrunk()                    {}
 func (nopObserver) PriorityUpdate()               {}
 func (nopObserver) PriorityDropped()              {}
+func (nopObserver) HeadersTooLarge()              {}
 
 type connState uint8
 
@@ -146,9 +150,10 @@ type Conn struct {
 	peerGoAwayLast StreamID
 	closeAfter     bool // close once output is flushed
 
-	lastAppActivity time.Time // last HEADERS or DATA received
-	nextReap        time.Time // when the reapers next scan the streams (zero: not scheduled)
-	lastFrameIn     time.Time // last frame of any type received
+	lastAppActivity time.Time     // last HEADERS or DATA received
+	nextReap        time.Time     // when the reapers next scan the streams (zero: not scheduled)
+	minStreamIdle   time.Duration // shortest Stream.SetIdleTimeout seen (zero: none)
+	lastFrameIn     time.Time     // last frame of any type received
 
 	flood      floodState
 	sched      scheduler
@@ -179,6 +184,7 @@ type headerBlock struct {
 	kind      blockKind
 	frames    int // CONTINUATION frames so far
 	bytes     int
+	start     time.Time // when the HEADERS frame arrived (HeaderBlockTimeout)
 	stream    *Stream
 	err       error // stream error raised once the block is decoded
 	prio      frame.Priority
@@ -558,7 +564,7 @@ func (c *Conn) newStream(id StreamID) *Stream {
 	s.sendWindow = c.peerInitWindow
 	s.recvWindow = int64(c.cfg.InitialWindowSize)
 	s.declaredLen = -1
-	s.prio = DefaultPriority
+	s.prio, s.clientPrio = DefaultPriority, DefaultPriority
 	s.lastActivity = c.t
 	c.streams[id] = s
 	return s

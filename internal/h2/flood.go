@@ -27,6 +27,7 @@ const (
 	FloodContinuation     FloodKind = "continuation_frames" // CVE-2024-27316
 	FloodHeaderBlock      FloodKind = "header_block_bytes"
 	FloodGlitches         FloodKind = "glitches"
+	FloodSlowHeaders      FloodKind = "slow_headers" // a field block trickled past HeaderBlockTimeout (slow loris)
 )
 
 // window is a per-1 s counter that halves on each roll instead of

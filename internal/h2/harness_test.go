@@ -148,6 +148,7 @@ type recObserver struct {
 	floods            []FloodKind
 	reaped            []string
 	refused, shrunk   int
+	tooLarge          int
 }
 
 func newRecObserver() *recObserver {
@@ -170,6 +171,7 @@ func (o *recObserver) Refused()                        { o.refused++ }
 func (o *recObserver) MCSShrunk()                      { o.shrunk++ }
 func (o *recObserver) PriorityUpdate()                 {}
 func (o *recObserver) PriorityDropped()                {}
+func (o *recObserver) HeadersTooLarge()                { o.tooLarge++ }
 
 // gotFrame is one frame we sent, as the client read it.
 type gotFrame struct {

@@ -371,31 +371,27 @@ func (k *InvariantChecker) EndStep(fullyWritten, entry bool) {
 	}
 }
 
-// checkScheduler: every queued stream is live, in exactly one bucket, and
-// the count matches.
+// checkScheduler: every queued stream is live, in exactly one list, and
+// the count matches; the scheduler's own structure is consistent.
 func (k *InvariantChecker) checkScheduler() {
 	sc := &k.c.sched
 	seen := map[*Stream]bool{}
-	for u := range sc.buckets {
-		b := &sc.buckets[u]
-		for _, list := range [][]*Stream{b.sequential, b.incremental} {
-			for _, s := range list {
-				if seen[s] {
-					k.fail("stream %d twice in the scheduler", s.id)
-				}
-				seen[s] = true
-				if !s.queued {
-					k.fail("stream %d in a bucket but not marked queued", s.id)
-				}
-				if k.c.streams[s.id] != s {
-					k.fail("scheduler holds stream %d that is not live", s.id)
-				}
-			}
+	sc.each(func(s *Stream) {
+		if seen[s] {
+			k.fail("stream %d twice in the scheduler", s.id)
 		}
-	}
+		seen[s] = true
+		if !s.queued {
+			k.fail("stream %d in a bucket but not marked queued", s.id)
+		}
+		if k.c.streams[s.id] != s {
+			k.fail("scheduler holds stream %d that is not live", s.id)
+		}
+	})
 	if len(seen) != sc.n {
 		k.fail("scheduler count %d, buckets hold %d", sc.n, len(seen))
 	}
+	sc.check(k.fail)
 }
 
 // CheckObserver compares the observer's per-type frame counts with the

@@ -103,7 +103,7 @@ func (c *Conn) onHeaders(h frame.Header, payload []byte) error {
 		return err
 	}
 	id := h.StreamID
-	hb := headerBlock{active: true, id: id, endStream: f.EndStream, hasPrio: f.HasPriority, prio: f.Priority}
+	hb := headerBlock{active: true, id: id, endStream: f.EndStream, hasPrio: f.HasPriority, prio: f.Priority, start: c.t}
 	if f.HasPriority {
 		hb.err = f.Priority.Check(id)
 	}
@@ -230,7 +230,20 @@ func (c *Conn) openPeerStream(hb headerBlock, fields []Field, over hpackx.LimitK
 	s := c.newStream(hb.id)
 	c.activePeer++
 	if over != hpackx.LimitNone {
+		// HPACK bomb (DESIGN.md 3.7): the decoder stopped storing fields
+		// at the limit, so the block cost bounded memory. One such block
+		// is a client mistake; in bulk it is a way to make us decode 64
+		// KiB blocks for free, so each counts as a glitch.
+		if err := c.glitch("header_list_too_large"); err != nil {
+			return err
+		}
+		if hb.endStream {
+			// The request is complete: the 431 closes the stream (a
+			// half-closed stream would hold a concurrency slot).
+			s.onRecvEndStream()
+		}
 		// RFC 9113 10.5.1: a field block larger than we accept gets 431.
+		c.obs.HeadersTooLarge()
 		c.writeHeaders(s, 431, nil, true)
 		return c.sentEndStream(s, hb.endStream)
 	}
@@ -246,11 +259,13 @@ func (c *Conn) openPeerStream(hb headerBlock, fields []Field, over hpackx.LimitK
 		}
 		s.onRecvEndStream()
 	}
-	if p, ok := c.priorities[hb.id]; ok {
-		s.prio = p // a PRIORITY_UPDATE arrived before the stream opened
-		delete(c.priorities, hb.id)
+	if p, ok := c.takeRememberedPriority(hb.id); ok {
+		// RFC 9218 7.1: a PRIORITY_UPDATE sent before the request
+		// overrides its header.
+		s.prio, s.clientPrio = p, p
 	} else if req.Priority != nil {
-		s.prio = ParsePriority(req.Priority, DefaultPriority)
+		p := ParsePriority(req.Priority)
+		s.prio, s.clientPrio = p, p
 	}
 	c.h.OnRequest(s, req)
 	return nil
@@ -544,37 +559,85 @@ func (c *Conn) onWindowUpdate(h frame.Header, payload []byte) error {
 }
 
 func (c *Conn) onPriorityUpdate(h frame.Header, payload []byte) error {
+	// The codec enforces RFC 9218 7.1: stream 0 only, a prioritized
+	// stream id other than 0 (both connection PROTOCOL_ERRORs).
 	f, err := frame.ParsePriorityUpdate(h, payload)
 	if err != nil {
 		return err
 	}
+	if c.cfg.Role == Client {
+		// RFC 9218 7.1: only clients send PRIORITY_UPDATE; our
+		// backends' are ignored like any extension frame we do not use
+		// (RFC 9113 5.5).
+		return nil
+	}
 	c.obs.PriorityUpdate()
 	id := f.PrioritizedID
-	if id == 0 {
-		// RFC 9218 7.1.
-		return connErr(frame.ProtocolError, "priority_update_stream_zero")
-	}
-	if c.cfg.Role == Server && !id.IsClient() {
+	if !id.IsClient() {
+		// RFC 9218 7.1: an even id would be a push stream, and we
+		// never push.
 		return connErr(frame.ProtocolError, "priority_update_server_stream")
 	}
+	// RFC 9218 7: the value replaces the client's earlier signal; one
+	// that does not parse (or is over 1 KiB) means the defaults.
+	p := ParsePriority(f.FieldValue)
 	if s := c.streams[id]; s != nil {
-		c.sched.reprioritize(s, ParsePriority(f.FieldValue, s.prio))
+		c.setClientPriority(s, p)
 		return nil
 	}
 	if !c.idle(id) {
-		return nil // closed: nothing to do
-	}
-	// Not yet open: remember it, within bounds (DESIGN.md 3.7: a flood of
-	// updates for far-future ids must not grow memory).
-	if id > c.lastPeer+StreamID(2*c.advertisedMCS) || len(c.priorities) >= c.cfg.Flood.PriorityEntries {
-		c.obs.PriorityDropped()
+		// RFC 9218 7.1: a closed stream has nothing left to schedule.
 		return nil
+	}
+	c.rememberPriority(id, p)
+	return nil
+}
+
+// rememberPriority keeps a PRIORITY_UPDATE for a stream not yet open, to
+// apply when it opens. Memory is bounded twice (DESIGN.md 3.7): only ids
+// within a look-ahead of twice our MAX_CONCURRENT_STREAMS above the last
+// opened one (RFC 9218 7.1 lets a server refuse to track more than it
+// would serve), and never more than Flood.PriorityEntries of them.
+// Beyond either bound the update is dropped and counted.
+func (c *Conn) rememberPriority(id StreamID, p Priority) {
+	if uint64(id) > uint64(c.lastPeer)+2*uint64(c.advertisedMCS) {
+		c.obs.PriorityDropped()
+		return
+	}
+	if _, ok := c.priorities[id]; !ok && len(c.priorities) >= c.cfg.Flood.PriorityEntries {
+		// Ids the peer skipped over closed without opening (RFC 9113
+		// 5.1.1): their entries are dead weight. Sweeping only when
+		// full keeps the cost amortised.
+		for old := range c.priorities {
+			if old <= c.lastPeer {
+				delete(c.priorities, old)
+			}
+		}
+		if len(c.priorities) >= c.cfg.Flood.PriorityEntries {
+			c.obs.PriorityDropped()
+			return
+		}
 	}
 	if c.priorities == nil {
 		c.priorities = make(map[StreamID]Priority)
 	}
-	c.priorities[id] = ParsePriority(f.FieldValue, DefaultPriority)
-	return nil
+	c.priorities[id] = p
+}
+
+// takeRememberedPriority returns (and forgets) the update remembered for
+// a stream that opens.
+func (c *Conn) takeRememberedPriority(id StreamID) (Priority, bool) {
+	if len(c.priorities) == 0 {
+		return Priority{}, false
+	}
+	p, ok := c.priorities[id]
+	if ok {
+		delete(c.priorities, id)
+		if len(c.priorities) == 0 {
+			c.priorities = nil // a map never shrinks: let a flood's go
+		}
+	}
+	return p, ok
 }
 
 // noteRefusal implements refusal back-pressure (DESIGN.md 3.2): a client

@@ -1,14 +1,24 @@
 package h2
 
-// Scheduling of outbound DATA (DESIGN.md 3.8, RFC 9218).
+import "fmt"
+
+// Scheduling of outbound DATA (DESIGN.md 3.8, RFC 9218 10).
 //
-// Streams with something to send sit in one of eight urgency buckets.
+// Streams with something to send wait in one of eight urgency buckets.
 // Lower urgency is served first. Within a bucket, non-incremental streams
 // are sent one after another in stream-id order, and incremental streams
 // share the connection round-robin, one DATA frame at a time, with a
 // cursor that persists across write passes. A lone incremental stream in
-// its bucket does not yield. The last DATA frame of a response carries
-// END_STREAM itself, so nothing can come between them.
+// its bucket does not yield: there is nobody to interleave with.
+//
+// A stream whose remaining output is only its end (a bare END_STREAM or
+// the trailers) waits in none of the buckets but in the closing list,
+// served before any bucket: those frames are not flow-controlled, are
+// tiny and complete a response, so they never wait behind another
+// stream's DATA or for a round of the ring. That is how nothing comes
+// between the last DATA frame and its END_STREAM: when END_STREAM was
+// queued with the data it rides on the last DATA frame itself; when it
+// came after the data had left, it goes out first thing in the next pass.
 //
 // SchedulerFair puts every stream in one incremental bucket: plain
 // round-robin, the baseline RFC 9218 scheduling is benchmarked against.
@@ -22,15 +32,15 @@ const (
 	SchedulerFair
 )
 
-// Priority is an RFC 9218 priority: urgency 0 (highest) to 7, default 3,
-// and whether the response is useful incrementally.
-type Priority struct {
-	Urgency     uint8
-	Incremental bool
+func (k SchedulerKind) String() string {
+	switch k {
+	case SchedulerRFC9218:
+		return "rfc9218"
+	case SchedulerFair:
+		return "fair"
+	}
+	return fmt.Sprintf("SchedulerKind(%d)", uint8(k))
 }
-
-// DefaultPriority is RFC 9218 4's default: u=3, not incremental.
-var DefaultPriority = Priority{Urgency: 3}
 
 const numUrgencies = 8
 
@@ -40,17 +50,24 @@ type bucket struct {
 	cursor      int       // next incremental stream to serve
 }
 
-type scheduler struct {
-	kind    SchedulerKind
-	buckets [numUrgencies]bucket
-	n       int // streams in all buckets
+// queuePos is where a queued stream waits: remove looks there, whatever
+// its priority became since.
+type queuePos struct {
+	closing     bool
+	urgency     uint8
+	incremental bool
 }
 
-func (sc *scheduler) effective(s *Stream) (uint8, bool) {
-	if sc.kind == SchedulerFair {
-		return DefaultPriority.Urgency, true
-	}
-	return s.prio.Urgency, s.prio.Incremental
+type scheduler struct {
+	kind    SchedulerKind
+	closing []*Stream // streams with only END_STREAM or trailers left, FIFO
+	buckets [numUrgencies]bucket
+	n       int // streams in all lists
+}
+
+// closingOnly reports whether all s has left to send is its end.
+func closingOnly(s *Stream) bool {
+	return s.sendq.len == 0 && (s.endQueued || s.trailers != nil)
 }
 
 // add makes s eligible. It is idempotent.
@@ -60,14 +77,23 @@ func (sc *scheduler) add(s *Stream) {
 	}
 	s.queued = true
 	sc.n++
-	u, inc := sc.effective(s)
+	if closingOnly(s) {
+		s.pos = queuePos{closing: true}
+		sc.closing = append(sc.closing, s)
+		return
+	}
+	u, inc := s.prio.Urgency, s.prio.Incremental
+	if sc.kind == SchedulerFair {
+		u, inc = DefaultPriority.Urgency, true
+	}
+	s.pos = queuePos{urgency: u, incremental: inc}
 	b := &sc.buckets[u]
 	if inc {
 		// Insert just before the cursor so the newcomer waits a full
-		// round, as if it had been last served.
-		if len(b.incremental) == 0 {
+		// round, as if it had been last served. Before index 0 is the
+		// end of the ring: a plain append.
+		if b.cursor == 0 {
 			b.incremental = append(b.incremental, s)
-			b.cursor = 0
 			return
 		}
 		b.incremental = append(b.incremental, nil)
@@ -92,41 +118,55 @@ func (sc *scheduler) remove(s *Stream) {
 	}
 	s.queued = false
 	sc.n--
-	u, inc := sc.effective(s)
-	b := &sc.buckets[u]
-	if inc {
-		for i, x := range b.incremental {
-			if x == s {
-				b.incremental = append(b.incremental[:i], b.incremental[i+1:]...)
-				if i < b.cursor {
-					b.cursor--
-				}
-				if b.cursor >= len(b.incremental) {
-					b.cursor = 0
-				}
-				return
-			}
+	switch {
+	case s.pos.closing:
+		sc.closing = removeFrom(sc.closing, s)
+	case s.pos.incremental:
+		b := &sc.buckets[s.pos.urgency]
+		i := indexOf(b.incremental, s)
+		b.incremental = removeAt(b.incremental, i)
+		// The cursor keeps pointing at the stream it pointed at; when
+		// that was s, at the one after it.
+		if i < b.cursor {
+			b.cursor--
 		}
-		panic("h2: internal error: queued stream missing from its bucket")
-	}
-	for i, x := range b.sequential {
-		if x == s {
-			b.sequential = append(b.sequential[:i], b.sequential[i+1:]...)
-			return
+		if b.cursor >= len(b.incremental) {
+			b.cursor = 0
 		}
+	default:
+		b := &sc.buckets[s.pos.urgency]
+		b.sequential = removeFrom(b.sequential, s)
 	}
-	panic("h2: internal error: queued stream missing from its bucket")
 }
 
-// reprioritize moves s to the bucket of its new priority.
-func (sc *scheduler) reprioritize(s *Stream, p Priority) {
-	if !s.queued {
-		s.prio = p
-		return
+func indexOf(list []*Stream, s *Stream) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
 	}
-	sc.remove(s)
-	s.prio = p
-	sc.add(s)
+	panic("h2: internal error: queued stream missing from its list")
+}
+
+// removeFrom deletes s from list, keeping the order.
+func removeFrom(list []*Stream, s *Stream) []*Stream {
+	return removeAt(list, indexOf(list, s))
+}
+
+// removeAt deletes list[i], keeping the order, and clears the freed slot
+// so the backing array does not pin the stream.
+func removeAt(list []*Stream, i int) []*Stream {
+	copy(list[i:], list[i+1:])
+	list[len(list)-1] = nil
+	return list[:len(list)-1]
+}
+
+// requeue moves s to the list its current state and priority call for.
+func (sc *scheduler) requeue(s *Stream) {
+	if s.queued {
+		sc.remove(s)
+		sc.add(s)
+	}
 }
 
 // next returns the stream to serve next, or nil.
@@ -134,120 +174,94 @@ func (sc *scheduler) next() *Stream {
 	if sc.n == 0 {
 		return nil
 	}
+	if len(sc.closing) > 0 {
+		return sc.closing[0]
+	}
 	for u := range sc.buckets {
 		b := &sc.buckets[u]
 		if len(b.sequential) > 0 {
 			return b.sequential[0]
 		}
 		if len(b.incremental) > 0 {
-			if b.cursor >= len(b.incremental) {
-				b.cursor = 0
-			}
 			return b.incremental[b.cursor]
 		}
 	}
 	return nil
 }
 
-// served advances the round-robin cursor after s sent one DATA frame. A
-// lone incremental stream keeps the turn; so does a stream whose next
-// frame ends it (never yield between the last DATA and END_STREAM).
+// served advances the round-robin cursor after s sent a DATA frame and
+// still has data queued. RFC 9218 10: incremental streams of one urgency
+// share the connection frame by frame; a lone one keeps the turn (it
+// counts only the streams of its own urgency that are ready now, which
+// is what the bucket holds: a stream leaves it the moment it cannot send).
 func (sc *scheduler) served(s *Stream) {
-	u, inc := sc.effective(s)
-	if !inc || !s.queued {
+	if !s.queued || !s.pos.incremental {
 		return
 	}
-	b := &sc.buckets[u]
+	b := &sc.buckets[s.pos.urgency]
 	if len(b.incremental) > 1 {
 		b.cursor = (b.cursor + 1) % len(b.incremental)
 	}
 }
 
-// readyIncremental returns the incremental streams queued per urgency (for
-// the metric).
+// readyIncremental returns the incremental streams queued per urgency
+// (RFC 9218 scheduling only: the fair scheduler has no priorities).
 func (sc *scheduler) readyIncremental() (out [numUrgencies]int) {
+	if sc.kind == SchedulerFair {
+		return out
+	}
 	for u := range sc.buckets {
 		out[u] = len(sc.buckets[u].incremental)
 	}
 	return out
 }
 
-// ParsePriority parses an RFC 9218 Priority field value (an RFC 8941
-// dictionary): u=0..7 and i (boolean). Unknown members are ignored; a
-// malformed value yields the default priority (RFC 9218 4).
-func ParsePriority(v []byte, base Priority) Priority {
-	p := base
-	for len(v) > 0 {
-		v = trimOWS(v)
-		if len(v) == 0 {
-			break
+// each calls fn for every queued stream: the closing list, then each
+// bucket's sequential and incremental lists.
+func (sc *scheduler) each(fn func(s *Stream)) {
+	for _, s := range sc.closing {
+		fn(s)
+	}
+	for u := range sc.buckets {
+		for _, s := range sc.buckets[u].sequential {
+			fn(s)
 		}
-		// key
-		i := 0
-		for i < len(v) && isKeyChar(v[i]) {
-			i++
-		}
-		if i == 0 {
-			return DefaultPriority
-		}
-		key := v[:i]
-		v = v[i:]
-		var val []byte
-		hasVal := false
-		if len(v) > 0 && v[0] == '=' {
-			v = v[1:]
-			j := 0
-			for j < len(v) && v[j] != ',' && v[j] != ';' {
-				j++
-			}
-			val, v = trimOWS(v[:j]), v[j:]
-			hasVal = true
-		}
-		// parameters are allowed and ignored
-		for len(v) > 0 && v[0] == ';' {
-			j := 1
-			for j < len(v) && v[j] != ',' && v[j] != ';' {
-				j++
-			}
-			v = v[j:]
-		}
-		switch string(key) {
-		case "u":
-			if !hasVal || len(val) != 1 || val[0] < '0' || val[0] > '7' {
-				return DefaultPriority
-			}
-			p.Urgency = val[0] - '0'
-		case "i":
-			switch {
-			case !hasVal, string(val) == "?1":
-				p.Incremental = true
-			case string(val) == "?0":
-				p.Incremental = false
-			default:
-				return DefaultPriority
-			}
-		}
-		v = trimOWS(v)
-		if len(v) > 0 {
-			if v[0] != ',' {
-				return DefaultPriority
-			}
-			v = v[1:]
+		for _, s := range sc.buckets[u].incremental {
+			fn(s)
 		}
 	}
-	return p
 }
 
-func isKeyChar(c byte) bool {
-	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.' || c == '*'
-}
-
-func trimOWS(v []byte) []byte {
-	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
-		v = v[1:]
+// check reports the scheduler's own inconsistencies (for the invariant
+// checker): lists agree with the streams' positions, sequential lists are
+// in id order, cursors are in range, the closing list holds only streams
+// with nothing but their end left.
+func (sc *scheduler) check(fail func(format string, args ...any)) {
+	for _, s := range sc.closing {
+		if !s.pos.closing {
+			fail("stream %d in the closing list, position %+v", s.id, s.pos)
+		}
+		if !closingOnly(s) {
+			fail("stream %d in the closing list with %d bytes queued", s.id, s.sendq.len)
+		}
 	}
-	for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
-		v = v[:len(v)-1]
+	for u := range sc.buckets {
+		b := &sc.buckets[u]
+		for i, s := range b.sequential {
+			if s.pos != (queuePos{urgency: uint8(u)}) {
+				fail("stream %d in sequential bucket %d, position %+v", s.id, u, s.pos)
+			}
+			if i > 0 && b.sequential[i-1].id >= s.id {
+				fail("sequential bucket %d out of id order at stream %d", u, s.id)
+			}
+		}
+		for _, s := range b.incremental {
+			if s.pos != (queuePos{urgency: uint8(u), incremental: true}) {
+				fail("stream %d in incremental bucket %d, position %+v", s.id, u, s.pos)
+			}
+		}
+		if len(b.incremental) > 0 && b.cursor >= len(b.incremental) {
+			fail("bucket %d cursor %d beyond its %d streams", u, b.cursor, len(b.incremental))
+		}
 	}
-	return v
 }

@@ -40,6 +40,9 @@ func (c *Conn) credit(s *Stream, n int64) {
 		c.obs.FrameSent(frame.TypeWindowUpdate)
 		s.recvWindow += s.recvCredit
 		s.recvCredit = 0
+		// The peer may send again: its silence is counted from now
+		// (the silence reaper, timers.go).
+		s.lastActivity = c.t
 	}
 }
 
@@ -197,11 +200,13 @@ func (c *Conn) Produce() {
 	c.t = c.now()
 	for len(c.out) < outHighWater {
 		s := c.sched.next()
-		if s == nil {
-			break
-		}
-		if !c.sendOne(s) {
-			c.sendUnmetered()
+		if s == nil || !c.sendOne(s) {
+			// Nothing is ready, or the connection window is closed:
+			// the streams left wait for a WINDOW_UPDATE, more data or
+			// a new request (an event that triggers another pass).
+			// Streams with only their end left cannot be among them:
+			// that is not flow-controlled (RFC 9113 6.9), and the
+			// scheduler serves it first.
 			break
 		}
 	}
@@ -239,12 +244,18 @@ func (c *Conn) sendOne(s *Stream) bool {
 		c.sendWindow -= int64(n)
 		s.lastActivity = c.t
 		c.progress(s, n)
-		if end {
+		switch {
+		case end:
 			c.sentEndStream(s, false)
-			return true
-		}
-		c.sched.served(s)
-		if s.sendq.len == 0 && !s.endQueued && s.trailers == nil {
+		case s.sendq.len > 0:
+			c.sched.served(s)
+		case s.trailers != nil:
+			// Only the trailers are left: they go next, before any
+			// other stream's DATA (never yield between the last DATA
+			// and the frame that ends the stream).
+			c.sched.requeue(s)
+		default:
+			// Drained; more data or END_STREAM makes it ready again.
 			c.sched.remove(s)
 		}
 		return true
@@ -262,29 +273,6 @@ func (c *Conn) sendOne(s *Stream) bool {
 		c.sched.remove(s)
 	}
 	return true
-}
-
-// sendUnmetered runs when the connection window is closed: it sends what
-// flow control does not meter (RFC 9113 6.9 counts only DATA payload),
-// the trailers or bare END_STREAM of streams with no data left. Without
-// it they would wait behind another stream's data for a WINDOW_UPDATE.
-func (c *Conn) sendUnmetered() {
-	for u := range c.sched.buckets {
-		b := &c.sched.buckets[u]
-		for _, list := range [...]*[]*Stream{&b.sequential, &b.incremental} {
-			for i := 0; i < len(*list) && len(c.out) < outHighWater; {
-				s := (*list)[i]
-				if s.sendq.len == 0 && (s.trailers != nil || s.endQueued) {
-					c.sendOne(s) // ends s, which leaves the bucket
-					if i < len(*list) && (*list)[i] == s {
-						i++
-					}
-					continue
-				}
-				i++
-			}
-		}
-	}
 }
 
 func flagEnd(end bool) frame.Flags {

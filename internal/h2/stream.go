@@ -78,16 +78,19 @@ type Stream struct {
 	closeCode    ErrCode // why it closed, when reset
 	released     bool
 
-	// Scheduler bookkeeping (see sched.go).
-	prio     Priority
-	queued   bool // in the scheduler's ready set
-	blocked  bool // has data but no stream window
-	schedSeq uint64
+	// Scheduler bookkeeping (see sched.go, priority.go).
+	prio       Priority   // effective: respPrio merged over clientPrio
+	clientPrio Priority   // the request's priority header, then PRIORITY_UPDATE (RFC 9218 5, 7)
+	respPrio   prioParams // the backend response's priority header (RFC 9218 8)
+	queued     bool       // in the scheduler's ready set
+	blocked    bool       // has data but no stream window
+	pos        queuePos   // where it waits while queued
 
 	// Reapers (DESIGN.md 3.6).
-	lastActivity  time.Time // last DATA/HEADERS either way
-	stalledSince  time.Time // zero unless data waits on a closed send window
-	stallProgress int64     // bytes sent since the stall began
+	lastActivity  time.Time     // last DATA/HEADERS either way
+	stalledSince  time.Time     // zero unless data waits on a closed send window
+	stallProgress int64         // bytes sent since the stall began
+	idleTimeout   time.Duration // SetIdleTimeout; zero: the connection's StreamIdleTimeout
 }
 
 // ID returns the stream identifier.

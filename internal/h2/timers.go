@@ -26,6 +26,9 @@ func (c *Conn) NextDeadline() time.Time {
 	if len(c.settingsSentAt) > 0 {
 		earliest(c.settingsSentAt[0].Add(c.cfg.SettingsAckTimeout))
 	}
+	if c.hb.active {
+		earliest(c.hb.start.Add(c.cfg.HeaderBlockTimeout))
+	}
 	if len(c.streams) > 0 {
 		// The reapers run on a coarse clock: scanning every stream after
 		// every event would cost more than it saves. A stream is reaped at
@@ -40,7 +43,33 @@ func (c *Conn) NextDeadline() time.Time {
 
 // reapInterval is how often the reapers scan the streams.
 func (c *Conn) reapInterval() time.Duration {
-	return min(time.Second, c.cfg.StreamIdleTimeout/4)
+	d := c.cfg.StreamIdleTimeout
+	if c.minStreamIdle > 0 {
+		d = min(d, c.minStreamIdle)
+	}
+	return max(min(time.Second, d/4), time.Millisecond)
+}
+
+// SetIdleTimeout gives s its own reaper deadline instead of the
+// connection's StreamIdleTimeout. A backend connection serves requests
+// from listeners with different h2_stream_idle_timeout_seconds; each
+// upload is reaped on its own listener's deadline (DESIGN.md 3.6).
+func (s *Stream) SetIdleTimeout(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	s.idleTimeout = d
+	c := s.conn
+	if c.minStreamIdle == 0 || d < c.minStreamIdle {
+		c.minStreamIdle = d
+	}
+}
+
+func (s *Stream) reapAfter() time.Duration {
+	if s.idleTimeout > 0 {
+		return s.idleTimeout
+	}
+	return s.conn.cfg.StreamIdleTimeout
 }
 
 // Tick runs the timers: the SETTINGS acknowledgement deadline and the
@@ -56,6 +85,12 @@ func (c *Conn) Tick() error {
 	if len(c.settingsSentAt) > 0 && c.t.Sub(c.settingsSentAt[0]) >= c.cfg.SettingsAckTimeout {
 		// RFC 9113 6.5.3.
 		return c.fail(connErr(frame.SettingsTimeout, "settings_ack_timeout"))
+	}
+	if c.hb.active && c.t.Sub(c.hb.start) >= c.cfg.HeaderBlockTimeout {
+		// Slow loris: a field block trickled in CONTINUATION frames (or
+		// never finished) holds the connection, since RFC 9113 6.10 lets
+		// no other frame in until it ends. Nothing but closing frees it.
+		return c.fail(errFlood(FloodSlowHeaders))
 	}
 	if !c.nextReap.IsZero() && !c.t.Before(c.nextReap) {
 		c.nextReap = time.Time{}
@@ -73,17 +108,28 @@ func (c *Conn) Tick() error {
 // stream slot), or a send window stalled without 16 KiB of progress
 // (WINDOW_UPDATE drip). Reaped streams get RST_STREAM(CANCEL), which
 // counts against the emitted-reset cap like any reset we send.
+//
+// The silence reaper judges only a peer that could send and does not
+// (peerCanSend).
+//
+// The window-stall reaper runs in both roles: as a client it reaps an
+// upload that an HTTP/2 backend starves of window. The silence reaper
+// runs only as a server: a backend's silence is bounded by the response
+// timeout (re-armed on progress, which answers 504 rather than reset),
+// and a backend also goes quiet when sluice withholds its window because
+// the frontend client reads slowly, which the frontend's own stall
+// reaper judges.
 func (c *Conn) reap() error {
-	idle := c.cfg.StreamIdleTimeout
 	var victims []*Stream
 	for _, s := range c.streams {
 		if s.sendq.len > 0 && min(s.sendWindow, c.sendWindow) <= 0 {
 			c.markStall(s)
 		}
+		idle := s.reapAfter()
 		switch {
 		case !s.stalledSince.IsZero() && c.t.Sub(s.stalledSince) >= idle:
 			s.reapReason = ReapWindowStall
-		case c.t.Sub(s.lastActivity) >= idle:
+		case c.cfg.Role == Server && c.peerCanSend(s) && c.t.Sub(s.lastActivity) >= idle:
 			s.reapReason = ReapIdle
 		default:
 			continue
@@ -102,6 +148,15 @@ func (c *Conn) reap() error {
 		}
 	}
 	return nil
+}
+
+// peerCanSend reports whether the silence of s is the peer's doing: it
+// still owes us its request (or body) and our windows let it send. Once
+// the peer has ended its side, the stream waits on the backend (bounded by
+// the backend timeouts, which answer 504) or on the peer's window (the
+// stall reaper); while we withhold window, its silence is ours.
+func (c *Conn) peerCanSend(s *Stream) bool {
+	return !s.remoteClosed() && s.recvWindow > 0 && c.recvWindow > 0
 }
 
 // StartDrain begins a graceful shutdown (RFC 9113 6.8, DESIGN.md 3.9): a

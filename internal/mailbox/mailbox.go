@@ -13,7 +13,11 @@
 // notification per stream until it is taken, ...).
 package mailbox
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/sluice-proxy/sluice/internal/bufpool"
+)
 
 // Box is a mailbox carrying events of type E.
 type Box[E any] struct {
@@ -23,13 +27,17 @@ type Box[E any] struct {
 	closed  bool
 	running bool   // an owner goroutine is alive
 	owner   func() // started by Post when none runs
+	queues  *bufpool.Slices[E] // where a parked owner's queue goes; nil: dropped
 }
 
 // New returns a mailbox whose parked owner is restarted by running owner
 // on a new goroutine. A nil owner starts nothing: whoever drives the
-// mailbox (a simulator) runs the owner's steps itself.
-func New[E any](owner func()) *Box[E] {
-	return &Box[E]{wake: make(chan struct{}, 1), owner: owner}
+// mailbox (a simulator) runs the owner's steps itself. Queues, when not
+// nil, is where the queue's storage goes while the owner is parked (shared
+// by every mailbox of a kind, so idle connections hold none and busy ones
+// do not allocate).
+func New[E any](owner func(), queues *bufpool.Slices[E]) *Box[E] {
+	return &Box[E]{wake: make(chan struct{}, 1), owner: owner, queues: queues}
 }
 
 // Claim marks the calling goroutine as the running owner. Call it before
@@ -47,6 +55,9 @@ func (m *Box[E]) Post(e E) bool {
 	if m.closed {
 		m.mu.Unlock()
 		return false
+	}
+	if m.q == nil && m.queues != nil {
+		m.q = m.queues.Get()
 	}
 	m.q = append(m.q, e)
 	start := !m.running
@@ -72,6 +83,9 @@ func (m *Box[E]) Wake() <-chan struct{} { return m.wake }
 // Take moves the queued events into dst (reusing its storage).
 func (m *Box[E]) Take(dst []E) []E {
 	var zero E
+	if dst == nil && m.queues != nil {
+		dst = m.queues.Get()
+	}
 	m.mu.Lock()
 	dst = append(dst[:0], m.q...)
 	for i := range m.q {
@@ -92,6 +106,9 @@ func (m *Box[E]) Park() bool {
 		return false
 	}
 	m.running = false
+	if m.queues != nil {
+		m.queues.Put(m.q)
+	}
 	m.q = nil
 	return true
 }

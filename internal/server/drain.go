@@ -14,12 +14,11 @@ import (
 const maxAdmitWait = 2 * time.Second
 
 // waitAdmitted waits, after l stopped accepting, until every connection l
-// admitted has become a session or gone (at most maxAdmitWait, the
-// listener's handshake timeout, or until ctx ends). A session asked to
+// admitted has become a session or gone (until deadline, at most
+// maxAdmitWait from now, or until ctx ends). A session asked to
 // drain before it registered would be refused and its connection closed
 // unanswered; after this wait Drain reaches all of them.
-func waitAdmitted(ctx context.Context, l *listener.Listener) {
-	deadline := time.Now().Add(maxAdmitWait)
+func waitAdmitted(ctx context.Context, l *listener.Listener, deadline time.Time) {
 	for l.Active() > int64(l.Env().Active()) && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -37,7 +36,7 @@ func (s *Server) retire(l *listener.Listener) {
 	s.draining.Add(1)
 	go func() {
 		defer s.draining.Done()
-		waitAdmitted(context.Background(), l)
+		waitAdmitted(context.Background(), l, time.Now().Add(maxAdmitWait))
 		l.Env().Drain()
 		l.Env().Wait()
 		s.retiredMu.Lock()

@@ -106,8 +106,8 @@ func sameListener(a, b *config.Listener) bool {
 	return reflect.DeepEqual(x, y)
 }
 
-func (s *Server) prepare(prev, next *config.Config) (p *plan, err error) {
-	p = &plan{certAdds: map[string][]string{}, stores: map[string]*tlsstore.Store{}}
+func (s *Server) prepare(prev, next *config.Config) (_ *plan, err error) {
+	p := &plan{certAdds: map[string][]string{}, stores: map[string]*tlsstore.Store{}}
 	defer func() {
 		if err != nil {
 			p.rollback()

@@ -38,6 +38,9 @@ type Options struct {
 
 // Server is a running sluice.
 type Server struct {
+	// Config is the configuration in effect. Reconfigure replaces it
+	// (under mu): code that may run concurrently with a change reads it
+	// with Live.
 	Config    *config.Config
 	State     *state.State
 	Metrics   *metrics.Metrics
@@ -187,6 +190,9 @@ func h2Limits(lc *config.Listener) session.H2Limits {
 			InitialWindowSize:    lc.H2InitialWindowSize,
 			StreamIdleTimeout:    lc.H2StreamIdleTimeout,
 			SettingsAckTimeout:   lc.H2SettingsAckTimeout,
+			// DESIGN.md 3.7: slow loris on HTTP/2 (a trickled field
+			// block) is bounded by the request timeout, as on HTTP/1.1.
+			HeaderBlockTimeout: lc.RequestTimeout,
 			Flood: h2.FloodLimits{
 				RSTStreamPerWindow:         f.RSTStreamPerWindow,
 				RSTStreamLifetime:          f.RSTStreamLifetime,
@@ -213,7 +219,16 @@ func h2Limits(lc *config.Listener) session.H2Limits {
 			},
 		},
 		GracefulShutdownDeadline: drain,
+		Scheduler:                h2Scheduler(lc.H2Scheduler),
 	}
+}
+
+// h2Scheduler maps h2_scheduler to the engine's write scheduler.
+func h2Scheduler(name string) h2.SchedulerKind {
+	if name == config.H2SchedulerFair {
+		return h2.SchedulerFair
+	}
+	return h2.SchedulerRFC9218
 }
 
 func (s *Server) serveMetrics(addr string, ln net.Listener) error {
@@ -284,8 +299,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, l := range ls {
 		l.Close()
 	}
+	admitted := time.Now().Add(maxAdmitWait)
 	for _, l := range ls {
-		waitAdmitted(ctx, l)
+		waitAdmitted(ctx, l, admitted)
+	}
+	for _, l := range ls {
 		l.Env().Drain()
 	}
 	done := make(chan struct{})

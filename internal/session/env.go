@@ -136,7 +136,7 @@ func NewEnv(e Env) *Env {
 }
 
 func (e *Env) timeouts() backend.Timeouts {
-	return backend.Timeouts{Connect: e.Limits.ConnectTimeout, Response: e.Limits.BackTimeout}
+	return backend.Timeouts{Connect: e.Limits.ConnectTimeout, Response: e.Limits.BackTimeout, StreamIdle: e.Limits.H2.StreamIdleTimeout}
 }
 
 var sessionIDs atomic.Uint64
@@ -249,9 +249,9 @@ func (e *Env) Draining() bool {
 // logCoalesced notes at debug level a request served on a connection whose
 // certificate covers its authority under another name than the SNI
 // (HTTP/2 connection coalescing, RFC 9113 9.1.1).
-func (e *Env) logCoalesced(session uint64, info ConnInfo, authority []byte) {
+func (e *Env) logCoalesced(session uint64, proto string, info ConnInfo, authority []byte) {
 	if !e.Log.Enabled(context.Background(), slog.LevelDebug) {
 		return
 	}
-	e.Log.Debug("coalesced request", "session", session, "peer", info.Client, "sni", info.TLS.SNI, "authority", string(authority))
+	e.logSession(slog.LevelDebug, session, proto, info.Client, "coalesced request", "sni", info.TLS.SNI, "authority", string(authority))
 }

@@ -262,7 +262,7 @@ func (s *h1Session) handle(n int) bool {
 			return s.answerRequest(&rec, cl, 421)
 		} else if coalesced {
 			env.Metrics.H2CoalescingOK.Inc()
-			env.logCoalesced(s.id, s.info, authority)
+			env.logCoalesced(s.id, "http/1.1", s.info, authority)
 		}
 	}
 	if !ok {

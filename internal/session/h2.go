@@ -2,6 +2,7 @@ package session
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"runtime"
 	"strconv"
@@ -51,8 +52,11 @@ type h2Session struct {
 	timer        Timer // posts evTimer; armed for the next deadline
 	timerAt      time.Time
 	ended        bool
+	liveAtClose  int // streams live when the session ended (closeLog)
+	unflushed    int // output bytes the close could not write (closeLog)
 
-	obs *h2Observer
+	obs      *h2Observer
+	readyInc [8]int // ready incremental streams per urgency, as last published
 }
 
 type readBuf struct{ b []byte }
@@ -188,6 +192,7 @@ func (s *h2Session) step() stepResult {
 			s.end()
 			return stepEnded
 		}
+		s.publishReady()
 		if s.conn.ShouldClose() {
 			s.flushAndClose()
 			s.end()
@@ -208,6 +213,7 @@ func (s *h2Session) step() stepResult {
 			// After a successful park another owner may already run:
 			// this one must not touch the session again.
 			s.conn.Trim()
+			eventQueues.Put(s.events)
 			s.events = nil
 			if s.mb.Park() {
 				return stepParked
@@ -286,8 +292,15 @@ func (s *h2Session) onTimer(now time.Time) bool {
 	if !s.drainAt.IsZero() && s.env.Limits.H2.GracefulShutdownDeadline > 0 &&
 		!now.Before(s.drainAt.Add(s.env.Limits.H2.GracefulShutdownDeadline)) {
 		// The drain deadline: force-close what is left.
-		s.env.Log.Warn("drain deadline reached, closing", "session", s.id, "proto", "h2", "peer", s.info.Client, "streams", s.conn.ActiveStreams())
+		s.env.logSession(slog.LevelWarn, s.id, "h2", s.info.Client, "drain deadline reached, closing", "streams", s.conn.ActiveStreams())
 		s.conn.GoAway(frame.NoError, nil)
+		s.flushAndClose()
+		return false
+	}
+	// The engine's timers first: a field block still in progress when the
+	// request timeout strikes is a slow loris, which the engine names
+	// (GOAWAY ENHANCE_YOUR_CALM, counted) rather than an idle client.
+	if err := s.conn.Tick(); err != nil {
 		s.flushAndClose()
 		return false
 	}
@@ -302,10 +315,6 @@ func (s *h2Session) onTimer(now time.Time) bool {
 			s.flushAndClose()
 			return false
 		}
-	}
-	if err := s.conn.Tick(); err != nil {
-		s.flushAndClose()
-		return false
 	}
 	return true
 }
@@ -372,6 +381,7 @@ func (s *h2Session) write() bool {
 		s.env.LMetrics.BytesOut.Add(float64(n))
 		s.conn.Written(n)
 		if err != nil {
+			s.unflushed = len(s.conn.Pending())
 			s.conn.Close()
 			return false
 		}
@@ -385,6 +395,7 @@ func (s *h2Session) flushAndClose() {
 		s.nc.SetWriteDeadline(s.env.Now().Add(time.Second))
 		n, _ := s.nc.Write(out)
 		s.conn.Written(n)
+		s.unflushed = len(s.conn.Pending())
 	}
 	if cw, ok := s.nc.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
@@ -438,6 +449,8 @@ func (s *h2Session) end() {
 		return
 	}
 	s.ended = true
+	s.liveAtClose = s.live
+	s.unflushed = max(s.unflushed, len(s.conn.Pending()))
 	s.timer.Stop()
 	s.nc.Close()
 	s.conn.Close() // every open stream closes: OnClosed abandons its exchange
@@ -469,6 +482,7 @@ func (s *h2Session) end() {
 		}
 	}
 	s.closeLog()
+	s.unpublishReady()
 	s.env.LMetrics.ActiveH2.Dec()
 	s.env.Metrics.H2ConnsActive.Dec()
 	s.env.sessions.remove(s)
@@ -477,20 +491,30 @@ func (s *h2Session) end() {
 	}
 }
 
+// closeLog logs how the session ended (DESIGN.md 3.10), with the session
+// envelope. Severity follows what the close may have lost, not who
+// caused it:
+//   - streams were live when the connection closed: their responses may
+//     have been cut short, so error;
+//   - no stream, but output was left unwritten (a GOAWAY, a TLS
+//     close_notify): after a GOAWAY exchange that is the expected race
+//     with a peer that hung up, so warn; from any other state nothing
+//     explains it, so error;
+//   - no stream and nothing left unwritten: routine, debug.
 func (s *h2Session) closeLog() {
-	// DESIGN.md 3.10: live streams at close -> error; idle after a GOAWAY
-	// exchange -> warn; idle otherwise is routine for a client that
-	// simply went away, logged at debug.
-	log := s.env.Log
+	peerGA, _ := s.conn.PeerGoingAway()
+	goAway := s.conn.GoingAway() || peerGA
+	level, msg := slog.LevelDebug, "h2 session closed"
 	switch {
-	case s.live > 0:
-		log.Error("h2 session closed with live streams", "session", s.id, "proto", "h2", "peer", s.info.Client, "streams", s.live)
-	default:
-		peerGA, _ := s.conn.PeerGoingAway()
-		if s.conn.GoingAway() || peerGA {
-			log.Debug("h2 session closed after GOAWAY", "session", s.id, "proto", "h2", "peer", s.info.Client)
-		}
+	case s.liveAtClose > 0:
+		level, msg = slog.LevelError, "h2 session closed with live streams"
+	case s.unflushed > 0 && goAway:
+		level, msg = slog.LevelWarn, "h2 session closed after GOAWAY with output unwritten"
+	case s.unflushed > 0:
+		level, msg = slog.LevelError, "h2 session closed with output unwritten"
 	}
+	s.env.logSession(level, s.id, "h2", s.info.Client, msg,
+		"streams", s.liveAtClose, "unwritten", s.unflushed, "goaway_sent", s.conn.GoingAway(), "goaway_received", peerGA)
 }
 
 // The engine's callbacks (owner goroutine).
@@ -530,7 +554,7 @@ func (s *h2Session) OnRequest(hs *h2.Stream, req *h2.Request) {
 			return
 		} else if coalesced {
 			env.Metrics.H2CoalescingOK.Inc()
-			env.logCoalesced(s.id, s.info, authority)
+			env.logCoalesced(s.id, "h2", s.info, authority)
 		}
 	}
 	cl, ok := env.Routes.Load().Match(authority, stripQuery(path))
@@ -674,7 +698,7 @@ func (s *h2Session) onExchangeOutput(st *h2Stream) {
 	head := st.head
 	st.head = nil
 	chunks := st.chunks
-	st.chunks = st.chunks[len(st.chunks):]
+	st.chunks, st.spare = st.spare[:0], nil
 	trailers := st.trailers
 	st.trailers = nil
 	done := st.done
@@ -703,6 +727,11 @@ func (s *h2Session) onExchangeOutput(st *h2Stream) {
 			end := done && err == nil && len(chunks) == 0 && trailers == nil
 			st.status = head.status
 			st.answered = true
+			if v := responsePriority(head.fields); v != nil {
+				// RFC 9218 8: the origin may raise or lower the
+				// urgency the client asked for.
+				s.conn.SetResponsePriority(hs, v)
+			}
 			s.conn.WriteResponse(hs, head.status, head.fields, end || noBody && done && err == nil)
 		}
 		for _, ch := range chunks {
@@ -726,6 +755,8 @@ func (s *h2Session) onExchangeOutput(st *h2Stream) {
 	if done {
 		s.exchangeDone(st, err, &res)
 	}
+	clear(chunks)
+	st.spare = chunks[:0]
 }
 
 // exchangeDone ends a stream's backend side: answer or reset on error,
@@ -878,6 +909,14 @@ func (s *h2Session) maybeRelease(st *h2Stream) {
 		st.inWaiting = false
 	}
 	if st.body != nil {
+		// DATA pushed into the pipe of a stream reset before its
+		// exchange ran was never consumed: its connection-level credit
+		// comes back now, or every such reset would shrink the client's
+		// connection window for good (and a MadeYouReset loop would
+		// close it).
+		if n := st.body.close(); n > 0 {
+			s.conn.Consume(nil, n)
+		}
 		st.body = nil
 	}
 	s.live--

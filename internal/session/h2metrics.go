@@ -3,6 +3,7 @@ package session
 import (
 	"sync"
 
+	"github.com/sluice-proxy/sluice/internal/accesslog"
 	"github.com/sluice-proxy/sluice/internal/h2"
 	"github.com/sluice-proxy/sluice/internal/h2/frame"
 	"github.com/sluice-proxy/sluice/internal/metrics"
@@ -10,7 +11,10 @@ import (
 
 // h2Observer feeds the engine's counters to Prometheus. One per process
 // (the labels are resolved once); it holds no per-connection state.
-type h2Observer struct{ m *metrics.H2Set }
+type h2Observer struct {
+	m  *metrics.H2Set
+	mm *metrics.Metrics
+}
 
 var (
 	h2ObsMu  sync.Mutex
@@ -22,7 +26,7 @@ func (e *Env) h2Observer() *h2Observer {
 	defer h2ObsMu.Unlock()
 	o := h2ObsFor[e.Metrics]
 	if o == nil {
-		o = &h2Observer{m: e.Metrics.H2(
+		o = &h2Observer{mm: e.Metrics, m: e.Metrics.H2(
 			func(t uint8) string { return frame.FrameType(t).String() },
 			func(c uint32) string { return frame.ErrCode(c).String() },
 		)}
@@ -43,3 +47,8 @@ func (o *h2Observer) Refused()                        { o.m.Refused.Inc() }
 func (o *h2Observer) MCSShrunk()                      { o.m.MCSShrunk.Inc() }
 func (o *h2Observer) PriorityUpdate()                 { o.m.PriorityUpdates.Inc() }
 func (o *h2Observer) PriorityDropped()                { o.m.PriorityDropped.Inc() }
+
+// HeadersTooLarge counts the engine's own 431 answers with HTTP/1.1's.
+func (o *h2Observer) HeadersTooLarge() {
+	o.mm.DefaultAnswer(431, accesslog.MsgRequestTooLarge)
+}

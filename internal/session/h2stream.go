@@ -43,6 +43,12 @@ type h2Stream struct {
 	headMethod  bool // HEAD: no body toward the client
 	inWaiting   bool // in the session's waiting list
 	inPending   bool // in the session's pending-link list
+	// spare is the chunk slice the owner handed back: it swaps with
+	// chunks on every hand-off so neither side reallocates.
+	spare []*bufpool.Chunk
+	// xres is the exchange goroutine's result while it runs (a local
+	// would escape to the heap through RoundTrip).
+	xres backend.Result
 
 	// shared: guarded by mu
 	mu          sync.Mutex
@@ -76,7 +82,7 @@ type respHead struct {
 const maxOutstanding = 64 << 10
 
 func (st *h2Stream) reset() {
-	*st = h2Stream{gen: st.gen + 1, store: st.store[:0], fields: st.fields[:0], infos: st.infos[:0], chunks: st.chunks[:0],
+	*st = h2Stream{gen: st.gen + 1, store: st.store[:0], fields: st.fields[:0], infos: st.infos[:0], chunks: st.chunks[:0], spare: st.spare[:0],
 		trailerBuf: st.trailerBuf[:0], headBuf: respHead{fields: st.headBuf.fields[:0], store: st.headBuf.store[:0]}}
 	st.cond.L = &st.mu
 }
@@ -239,13 +245,13 @@ func (st *h2Stream) notifyLocked() {
 
 // run is the exchange goroutine.
 func (st *h2Stream) run(t backend.Timeouts) {
-	var res backend.Result
 	var body backend.Body
 	if st.body != nil {
 		body = st.body
 	}
-	err := st.cl.RoundTrip(&st.breq, body, st, t, &res)
-	st.complete(err, &res)
+	st.xres = backend.Result{}
+	err := st.cl.RoundTrip(&st.breq, body, st, t, &st.xres)
+	st.complete(err, &st.xres)
 }
 
 // complete ends the exchange side: the owner gets a final event carrying

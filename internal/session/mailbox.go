@@ -1,6 +1,9 @@
 package session
 
-import mb "github.com/sluice-proxy/sluice/internal/mailbox"
+import (
+	"github.com/sluice-proxy/sluice/internal/bufpool"
+	mb "github.com/sluice-proxy/sluice/internal/mailbox"
+)
 
 // mailbox carries the events other goroutines hand to an HTTP/2
 // session's owner (see package mailbox). It is bounded by construction: the
@@ -9,7 +12,11 @@ import mb "github.com/sluice-proxy/sluice/internal/mailbox"
 // events (timer, drain, kill) are few.
 type mailbox = mb.Box[event]
 
-func newMailbox(owner func()) *mailbox { return mb.New[event](owner) }
+func newMailbox(owner func()) *mailbox { return mb.New[event](owner, &eventQueues) }
+
+// eventQueues holds the event slices of parked sessions: the mailbox
+// queue and the owner's batch both go back here when the owner parks.
+var eventQueues = bufpool.Slices[event]{MaxCap: 256}
 
 type eventKind uint8
 

@@ -29,6 +29,8 @@ type readWaiter struct {
 	// what crypto/tls already holds. A TLS connection starts draining:
 	// the client's first records may have arrived with the handshake.
 	draining bool
+	peek     func(fd uintptr) bool // made once: a closure per wait would allocate
+	one      [1]byte
 }
 
 var errDrained = errors.New("read drained: nothing buffered")
@@ -37,6 +39,7 @@ var expired = time.Unix(1, 0)
 
 func newReadWaiter(c net.Conn) *readWaiter {
 	w := &readWaiter{conn: c}
+	w.peek = w.peekReady
 	under := c
 	if tc, ok := c.(*tls.Conn); ok {
 		under = tc.NetConn()
@@ -60,13 +63,14 @@ func (w *readWaiter) wait() error {
 	if w.raw == nil || w.draining {
 		return nil
 	}
-	var one [1]byte
-	return w.raw.Read(func(fd uintptr) bool {
-		_, _, err := syscall.Recvfrom(int(fd), one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		// EAGAIN: nothing yet, let the poller wait. Anything else (data,
-		// EOF, an error) is for the real read to report.
-		return !errors.Is(err, syscall.EAGAIN)
-	})
+	return w.raw.Read(w.peek)
+}
+
+// peekReady reports whether the socket has something for a read: data,
+// EOF or an error. EAGAIN means nothing yet, so the poller waits.
+func (w *readWaiter) peekReady(fd uintptr) bool {
+	_, _, err := syscall.Recvfrom(int(fd), w.one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	return err != syscall.EAGAIN
 }
 
 // read reads into p. It returns errDrained (possibly with n > 0) when the

@@ -13,14 +13,8 @@ import (
 func CloneConfig(c *config.Config) *config.Config {
 	n := *c
 	n.AdminAllowedUIDs = slices.Clone(c.AdminAllowedUIDs)
-	n.Listeners = make([]*config.Listener, len(c.Listeners))
-	for i, l := range c.Listeners {
-		n.Listeners[i] = CloneListener(l)
-	}
-	n.Clusters = make([]*config.Cluster, len(c.Clusters))
-	for i, cl := range c.Clusters {
-		n.Clusters[i] = CloneCluster(cl)
-	}
+	n.Listeners = cloneEach(c.Listeners, CloneListener)
+	n.Clusters = cloneEach(c.Clusters, CloneCluster)
 	return &n
 }
 
@@ -30,11 +24,7 @@ func CloneListener(l *config.Listener) *config.Listener {
 	n.TLSVersions = slices.Clone(l.TLSVersions)
 	n.CipherSuites = slices.Clone(l.CipherSuites)
 	n.ALPNProtocols = slices.Clone(l.ALPNProtocols)
-	n.Certificates = nil
-	for _, c := range l.Certificates {
-		cc := *c
-		n.Certificates = append(n.Certificates, &cc)
-	}
+	n.Certificates = cloneEach(l.Certificates, shallow)
 	return &n
 }
 
@@ -43,15 +33,26 @@ func CloneCluster(c *config.Cluster) *config.Cluster {
 	n := *c
 	n.Answers = maps.Clone(c.Answers)
 	n.AnswerFiles = maps.Clone(c.AnswerFiles)
-	n.Frontends = make([]*config.Frontend, len(c.Frontends))
-	for i, f := range c.Frontends {
-		ff := *f
-		n.Frontends[i] = &ff
-	}
-	n.Backends = make([]*config.Backend, len(c.Backends))
-	for i, b := range c.Backends {
-		bb := *b
-		n.Backends[i] = &bb
-	}
+	n.Frontends = cloneEach(c.Frontends, shallow)
+	n.Backends = cloneEach(c.Backends, shallow)
 	return &n
+}
+
+// cloneEach copies a slice of pointers with copies of their targets; nil
+// stays nil (config tells "unset" from "empty" in places).
+func cloneEach[T any](s []*T, clone func(*T) *T) []*T {
+	if s == nil {
+		return nil
+	}
+	out := make([]*T, len(s))
+	for i, x := range s {
+		out[i] = clone(x)
+	}
+	return out
+}
+
+// shallow copies a struct without pointers inside.
+func shallow[T any](x *T) *T {
+	c := *x
+	return &c
 }

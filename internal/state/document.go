@@ -53,6 +53,7 @@ type ListenerDoc struct {
 	H2StreamIdleTimeout        int64  `json:"h2_stream_idle_timeout_seconds" toml:"h2_stream_idle_timeout_seconds"`
 	H2GracefulShutdownDeadline int64  `json:"h2_graceful_shutdown_deadline_seconds" toml:"h2_graceful_shutdown_deadline_seconds"`
 	H2SettingsAckTimeout       int64  `json:"h2_settings_ack_timeout_seconds" toml:"h2_settings_ack_timeout_seconds"`
+	H2Scheduler                string `json:"h2_scheduler,omitempty" toml:"h2_scheduler,omitempty"`
 
 	RSTStreamPerWindow         int `json:"h2_max_rst_stream_per_window" toml:"h2_max_rst_stream_per_window"`
 	RSTStreamLifetime          int `json:"h2_max_rst_stream_lifetime" toml:"h2_max_rst_stream_lifetime"`
@@ -71,6 +72,8 @@ type ListenerDoc struct {
 	HeaderTableSize            int `json:"h2_max_header_table_size" toml:"h2_max_header_table_size"`
 	GlitchCount                int `json:"h2_max_glitch_count" toml:"h2_max_glitch_count"`
 	RefusedStreamsBeforeShrink int `json:"h2_refused_streams_before_shrink" toml:"h2_refused_streams_before_shrink"`
+	SettingsEntries            int `json:"h2_max_settings_entries" toml:"h2_max_settings_entries"`
+	PriorityEntries            int `json:"h2_max_priority_entries" toml:"h2_max_priority_entries"`
 
 	TLSVersions      []string          `json:"tls_versions,omitempty" toml:"tls_versions,omitempty"`
 	CipherSuites     []string          `json:"cipher_suites,omitempty" toml:"cipher_suites,omitempty"`
@@ -178,6 +181,7 @@ func ListenerDocOf(l *config.Listener) *ListenerDoc {
 		H2StreamIdleTimeout:        secs(l.H2StreamIdleTimeout),
 		H2GracefulShutdownDeadline: secs(l.H2GracefulShutdownDeadline),
 		H2SettingsAckTimeout:       secs(l.H2SettingsAckTimeout),
+		H2Scheduler:                l.H2Scheduler,
 		RSTStreamPerWindow:         f.RSTStreamPerWindow,
 		RSTStreamLifetime:          f.RSTStreamLifetime,
 		RSTStreamAbusiveLifetime:   f.RSTStreamAbusiveLifetime,
@@ -195,6 +199,8 @@ func ListenerDocOf(l *config.Listener) *ListenerDoc {
 		HeaderTableSize:            f.HeaderTableSize,
 		GlitchCount:                f.GlitchCount,
 		RefusedStreamsBeforeShrink: f.RefusedStreamsBeforeShrink,
+		SettingsEntries:            f.SettingsEntries,
+		PriorityEntries:            f.PriorityEntries,
 		TLSVersions:                slices.Clone(l.TLSVersions),
 		CipherSuites:               slices.Clone(l.CipherSuites),
 		ALPNProtocols:              slices.Clone(l.ALPNProtocols),
@@ -222,6 +228,7 @@ func (d *ListenerDoc) Listener() *config.Listener {
 		H2StreamIdleTimeout:        dur(d.H2StreamIdleTimeout),
 		H2GracefulShutdownDeadline: dur(d.H2GracefulShutdownDeadline),
 		H2SettingsAckTimeout:       dur(d.H2SettingsAckTimeout),
+		H2Scheduler:                d.H2Scheduler,
 		Flood: config.FloodLimits{
 			RSTStreamPerWindow:         d.RSTStreamPerWindow,
 			RSTStreamLifetime:          d.RSTStreamLifetime,
@@ -240,6 +247,8 @@ func (d *ListenerDoc) Listener() *config.Listener {
 			HeaderTableSize:            d.HeaderTableSize,
 			GlitchCount:                d.GlitchCount,
 			RefusedStreamsBeforeShrink: d.RefusedStreamsBeforeShrink,
+			SettingsEntries:            d.SettingsEntries,
+			PriorityEntries:            d.PriorityEntries,
 		},
 		TLSVersions:      slices.Clone(d.TLSVersions),
 		CipherSuites:     slices.Clone(d.CipherSuites),
