@@ -25,8 +25,8 @@ type Box[E any] struct {
 	q       []E
 	wake    chan struct{} // capacity 1: "the queue is not empty"
 	closed  bool
-	running bool   // an owner goroutine is alive
-	owner   func() // started by Post when none runs
+	running bool               // an owner goroutine is alive
+	owner   func()             // started by Post when none runs
 	queues  *bufpool.Slices[E] // where a parked owner's queue goes; nil: dropped
 }
 
