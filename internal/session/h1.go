@@ -26,6 +26,9 @@ type h1Session struct {
 	info ConnInfo
 	nc   net.Conn
 	id   uint64
+	// linger: the session ends with an answer the client may still be
+	// sending toward; close lingering (linger.go).
+	linger bool
 
 	rb   []byte
 	r, w int // unread input is rb[r:w]
@@ -76,10 +79,14 @@ func (e *Env) ServeH1(info ConnInfo, initial []byte) {
 	e.LMetrics.BytesIn.Add(float64(len(initial))) // read by protocol detection, but client bytes all the same
 	s.req.Fields = make([]h1.Field, 0, 32)
 	s.serve()
-	s.nc.Close()
 	putInBuf(s.rb)
 	putOutBuf(s.wb)
 	s.rb, s.wb = nil, nil
+	if s.linger && e.sim == nil {
+		lingerClose(s.nc)
+	} else {
+		s.nc.Close()
+	}
 }
 
 func (s *h1Session) drain() {
@@ -110,6 +117,10 @@ func (s *h1Session) serve() {
 			keep := s.handle(n)
 			s.inFlight.Store(false)
 			if !keep || s.drainReq.Load() {
+				// An answer that closes the connection may leave
+				// request bytes unread: linger so they cannot turn
+				// into a reset that destroys the answer.
+				s.linger = !keep
 				s.flush()
 				return
 			}
@@ -123,6 +134,7 @@ func (s *h1Session) serve() {
 		}
 		if err != h1.ErrIncomplete {
 			s.reject(err)
+			s.linger = true
 			return
 		}
 		if s.drainReq.Load() && s.r == s.w {
@@ -139,6 +151,7 @@ func (s *h1Session) serve() {
 		}
 		if !s.makeRoom() {
 			s.reject(&h1.Error{Status: 431, Reason: "head_too_large"})
+			s.linger = true
 			return
 		}
 		if err := s.flush(); err != nil {

@@ -36,6 +36,9 @@ type h2Session struct {
 	id   uint64
 	conn *h2.Conn
 	mb   *mailbox
+	// lingering: the session closes gracefully; end() half-closes and
+	// drains the socket before closing it (linger.go).
+	lingering bool
 
 	inflight chan struct{} // read buffers handed to the owner and not yet returned (cap 2)
 	events   []event
@@ -388,8 +391,9 @@ func (s *h2Session) write() bool {
 	}
 }
 
-// flushAndClose writes what is pending (GOAWAY, close_notify) and closes:
-// the write side first, so queued bytes reach the peer.
+// flushAndClose writes what is pending (the last GOAWAY) and asks end()
+// for a lingering close (linger.go), so the client reads the GOAWAY
+// instead of a reset triggered by frames it still had in flight.
 func (s *h2Session) flushAndClose() {
 	if out := s.conn.Pending(); len(out) > 0 {
 		s.nc.SetWriteDeadline(s.env.Now().Add(time.Second))
@@ -397,10 +401,11 @@ func (s *h2Session) flushAndClose() {
 		s.conn.Written(n)
 		s.unflushed = len(s.conn.Pending())
 	}
-	if cw, ok := s.nc.(interface{ CloseWrite() error }); ok {
-		cw.CloseWrite()
+	if s.env.sim != nil {
+		s.nc.Close()
+		return
 	}
-	s.nc.Close()
+	s.lingering = true
 }
 
 // reader moves socket bytes to the owner, at most two buffers at a time.
@@ -452,7 +457,9 @@ func (s *h2Session) end() {
 	s.liveAtClose = s.live
 	s.unflushed = max(s.unflushed, len(s.conn.Pending()))
 	s.timer.Stop()
-	s.nc.Close()
+	if !s.lingering {
+		s.nc.Close()
+	}
 	s.conn.Close() // every open stream closes: OnClosed abandons its exchange
 	for _, st := range s.pending {
 		if st != nil {
@@ -482,6 +489,10 @@ func (s *h2Session) end() {
 		}
 	}
 	s.closeLog()
+	if s.lingering {
+		// Still counted as a connection meanwhile: limits hold.
+		lingerClose(s.nc)
+	}
 	s.unpublishReady()
 	s.env.LMetrics.ActiveH2.Dec()
 	s.env.Metrics.H2ConnsActive.Dec()
