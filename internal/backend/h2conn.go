@@ -526,7 +526,8 @@ func (hc *h2Conn) OnTrailers(hs *h2.Stream, fields []h2.Field) {
 func (hc *h2Conn) OnClosed(hs *h2.Stream) {
 	c, _ := hs.App.(*h2Call)
 	hs.App = nil
-	hc.conn.Release(hs)
+	// hs may be reused by any connection once released: read it first.
+	defer hc.conn.Release(hs)
 	if c == nil {
 		return
 	}

@@ -13,7 +13,9 @@ import "sync"
 // array in the pool.
 type Slices[T any] struct {
 	// MaxCap bounds the capacity of a slice Put keeps (0: no bound).
-	MaxCap  int
+	MaxCap int
+	// Plain: T holds no pointers, so Put need not clear the elements.
+	Plain   bool
 	full    sync.Pool // *[]T holding a slice
 	holders sync.Pool // *[]T holding nil
 }
@@ -36,7 +38,9 @@ func (p *Slices[T]) Put(s []T) {
 	if cap(s) == 0 || p.MaxCap > 0 && cap(s) > p.MaxCap {
 		return
 	}
-	clear(s[:cap(s)])
+	if !p.Plain {
+		clear(s[:cap(s)])
+	}
 	h, _ := p.holders.Get().(*[]T)
 	if h == nil {
 		h = new([]T)

@@ -57,6 +57,7 @@ func (c *Conn) Retiring() bool {
 // OpenStream opens a stream carrying a request head (client role). fields
 // hold the pseudo-fields first, then the regular fields, names lowercase.
 func (c *Conn) OpenStream(fields []Field, endStream bool) (*Stream, error) {
+	c.wake()
 	if c.cfg.Role != Client {
 		panic("h2: internal error: OpenStream on a server connection")
 	}
@@ -85,6 +86,7 @@ func (c *Conn) OpenStream(fields []Field, endStream bool) (*Stream, error) {
 // Ping sends a PING unless one is outstanding; PingRTT reports the round
 // trip once the ACK is back.
 func (c *Conn) Ping() {
+	c.wake()
 	if c.pingOut || c.state == connClosed {
 		return
 	}

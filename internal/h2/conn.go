@@ -126,7 +126,9 @@ type Conn struct {
 	activePeer int      // peer-opened streams not closed, counted against our MCS
 	activeOurs int      // streams we opened, counted against the peer's MCS
 	closedQ    []*Stream
-	resetIDs   resetSet // recent ids we reset, whose in-flight frames we ignore
+	// streamsPeak is the most streams the map held since the last Trim.
+	streamsPeak int
+	resetIDs    resetSet // recent ids we reset, whose in-flight frames we ignore
 
 	// Settings.
 	peerMaxFrame     uint32
@@ -241,6 +243,7 @@ func (c *Conn) SetScheduler(k SchedulerKind) { c.sched.kind = k }
 // Start queues the opening frames: the client preface (client role), our
 // SETTINGS, and the WINDOW_UPDATE that enlarges the connection window.
 func (c *Conn) Start() {
+	c.wake()
 	c.t = c.now()
 	if c.cfg.Role == Client {
 		c.out = append(c.out, frame.ClientPreface...)
@@ -324,6 +327,7 @@ func (c *Conn) Feed(p []byte) error {
 	if c.state == connClosed {
 		return ErrClosed
 	}
+	c.wake()
 	c.t = c.now()
 	data := p
 	if len(c.in) > 0 {
@@ -354,6 +358,13 @@ func (c *Conn) Feed(p []byte) error {
 		if err := c.processFrame(h, payload); err != nil {
 			return c.fail(err)
 		}
+		if len(c.closedQ) > 0 {
+			// Report closes frame by frame, not once per read: a stream
+			// the handler releases at once is reused by the next HEADERS
+			// of the same read, so a Rapid Reset read of 50 streams
+			// costs one Stream, not 50 (and their garbage).
+			c.deliverClosed()
+		}
 		if c.state == connClosed {
 			break
 		}
@@ -364,6 +375,9 @@ func (c *Conn) Feed(p []byte) error {
 	} else if len(c.in) > 0 {
 		c.in = c.in[:copy(c.in, data)]
 	} else {
+		if c.in == nil {
+			c.in = outBufs.Get()
+		}
 		c.in = append(c.in[:0], data...)
 	}
 	c.deliverClosed()
@@ -528,6 +542,9 @@ func (c *Conn) closeStream(s *Stream, code ErrCode) {
 	c.sched.remove(s)
 	s.sendq.clear()
 	s.trailers = nil
+	if c.closedQ == nil {
+		c.closedQ = streamLists.Get()
+	}
 	c.closedQ = append(c.closedQ, s)
 }
 
@@ -535,23 +552,20 @@ func (c *Conn) isPeerStream(id StreamID) bool {
 	return (c.cfg.Role == Server) == id.IsClient()
 }
 
-// Release returns a closed stream the handler no longer references.
+// Release returns a closed stream the handler no longer references. The
+// Stream may be reused at once, by this or any other connection: the
+// caller must not touch it after Release.
 func (c *Conn) Release(s *Stream) {
 	if s.state != StateClosed || s.released {
 		return
 	}
 	s.released = true
-	if len(c.free) < 64 {
-		c.free = append(c.free, s)
-	}
+	c.putStream(s)
 }
 
 func (c *Conn) newStream(id StreamID) *Stream {
-	var s *Stream
-	if n := len(c.free); n > 0 {
-		s = c.free[n-1]
-		c.free[n-1] = nil
-		c.free = c.free[:n-1]
+	s := c.takeStream()
+	if s != nil {
 		chunks, store := s.sendq.chunks[:0], s.trailerStore[:0]
 		*s = Stream{}
 		s.sendq.chunks, s.trailerStore = chunks, store
@@ -567,6 +581,7 @@ func (c *Conn) newStream(id StreamID) *Stream {
 	s.prio, s.clientPrio = DefaultPriority, DefaultPriority
 	s.lastActivity = c.t
 	c.streams[id] = s
+	c.streamsPeak = max(c.streamsPeak, len(c.streams))
 	return s
 }
 
@@ -636,27 +651,4 @@ func (rs *resetSet) has(id StreamID) bool {
 	}
 	_, ok := rs.r.m[id]
 	return ok
-}
-
-// Trim releases the memory an idle connection does not need (scratch and
-// I/O buffers, HPACK scratch); they are allocated again on the next use.
-// Call it only when no stream is open and Pending is empty.
-func (c *Conn) Trim() {
-	if len(c.out) == 0 {
-		c.out = nil
-	}
-	if len(c.in) == 0 {
-		c.in = nil
-	}
-	if !c.hb.active {
-		c.hbuf = nil
-		c.dec.Release()
-	}
-	c.closedQ = nil
-	c.req.Fields = nil
-	c.resp.Fields = nil
-	if len(c.streams) == 0 {
-		c.free = nil
-		c.streams = make(map[StreamID]*Stream)
-	}
 }

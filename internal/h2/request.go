@@ -42,6 +42,9 @@ func malformed(id StreamID, reason string) error {
 // NUL nor start or end with whitespace; connection-specific fields are
 // forbidden; te may only be "trailers".
 func validateRequest(id StreamID, fields []Field, req *Request) error {
+	if req.Fields == nil {
+		req.Fields = fieldLists.Get()
+	}
 	*req = Request{ContentLength: -1, Fields: req.Fields[:0]}
 	var host []byte
 	regular := false
@@ -166,6 +169,9 @@ func validateTrailers(id StreamID, fields []Field) error {
 
 // validateResponse checks a response's field block (client role).
 func validateResponse(id StreamID, fields []Field, resp *Response) error {
+	if resp.Fields == nil {
+		resp.Fields = fieldLists.Get()
+	}
 	*resp = Response{ContentLength: -1, Fields: resp.Fields[:0]}
 	regular := false
 	for i := range fields {

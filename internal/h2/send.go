@@ -17,6 +17,7 @@ var ErrStreamClosed = errors.New("http2: stream closed")
 // still comes back. WINDOW_UPDATEs are batched: credit goes out once a
 // quarter of a window has accumulated, not per frame.
 func (c *Conn) Consume(s *Stream, n int) {
+	c.wake()
 	if n <= 0 {
 		return
 	}
@@ -50,6 +51,7 @@ func (c *Conn) credit(s *Stream, n int64) {
 // is informational and may repeat. fields must have lowercase names and
 // carry no connection-specific fields.
 func (c *Conn) WriteResponse(s *Stream, status int, fields []Field, endStream bool) error {
+	c.wake()
 	if s.localClosed() {
 		return ErrStreamClosed
 	}
@@ -70,6 +72,9 @@ var statusField = []byte(":status")
 // each within the peer's SETTINGS_MAX_FRAME_SIZE.
 func (c *Conn) writeHeaders(s *Stream, status int, fields []Field, endStream bool) {
 	var num [3]byte
+	if c.hbuf == nil {
+		c.hbuf = outBufs.Get()
+	}
 	b := c.hbuf[:0]
 	if status > 0 {
 		b = c.enc.AppendField(b, statusField, strconv.AppendInt(num[:0], int64(status), 10), false)
@@ -114,6 +119,7 @@ func (c *Conn) QueueData(s *Stream, ch *bufpool.Chunk) error {
 
 // EndStream queues END_STREAM after the data already queued on s.
 func (c *Conn) EndStream(s *Stream) error {
+	c.wake()
 	if s.localClosed() || s.endQueued || s.trailers != nil {
 		return ErrStreamClosed
 	}
@@ -126,6 +132,7 @@ func (c *Conn) EndStream(s *Stream) error {
 // fields are copied; HPACK-encoding waits until the block's turn on the
 // wire, since encoder state follows wire order.
 func (c *Conn) WriteTrailers(s *Stream, fields []Field) error {
+	c.wake()
 	if s.localClosed() || s.endQueued || s.trailers != nil {
 		return ErrStreamClosed
 	}
@@ -154,6 +161,7 @@ func (c *Conn) WriteTrailers(s *Stream, fields []Field) error {
 // Reset resets s with code (RST_STREAM once) and closes it. The handler
 // is told through OnClosed at the end of the next engine call.
 func (c *Conn) Reset(s *Stream, code ErrCode) error {
+	c.wake()
 	if s.state == StateClosed {
 		return nil
 	}
@@ -193,6 +201,7 @@ func (c *Conn) sentEndStream(s *Stream, _ bool) error {
 // closed or nothing is ready. A pass that could send nothing leaves the
 // streams waiting for a WINDOW_UPDATE or new data; it never spins.
 func (c *Conn) Produce() {
+	c.wake()
 	if c.state == connClosed {
 		c.deliverClosed()
 		return

@@ -77,6 +77,7 @@ func (s *Stream) reapAfter() time.Duration {
 // Running it from the driver's timer (not only on reads) is what reaps
 // the streams of a peer that went completely silent.
 func (c *Conn) Tick() error {
+	c.wake()
 	if c.state == connClosed {
 		c.deliverClosed()
 		return ErrClosed
@@ -165,6 +166,7 @@ func (c *Conn) peerCanSend(s *Stream) bool {
 // with the real last stream id, follows once the streams have drained.
 // It is a no-op when a drain already began: only one initial GOAWAY.
 func (c *Conn) StartDrain() {
+	c.wake()
 	if c.drainStage > 0 || c.state == connClosed {
 		return
 	}
@@ -190,6 +192,7 @@ func (c *Conn) drainStep() {
 // GoAway ends the connection now with a final GOAWAY(code); open streams
 // are closed.
 func (c *Conn) GoAway(code ErrCode, debug []byte) {
+	c.wake()
 	if c.state == connClosed {
 		return
 	}

@@ -503,25 +503,29 @@ func (s *h2Session) end() {
 }
 
 // closeLog logs how the session ended (DESIGN.md 3.10), with the session
-// envelope. Severity follows what the close may have lost, not who
-// caused it:
-//   - streams were live when the connection closed: their responses may
-//     have been cut short, so error;
-//   - no stream, but output was left unwritten (a GOAWAY, a TLS
-//     close_notify): after a GOAWAY exchange that is the expected race
-//     with a peer that hung up, so warn; from any other state nothing
-//     explains it, so error;
-//   - no stream and nothing left unwritten: routine, debug.
+// envelope. A close is worth an operator's attention only when it left
+// output unwritten (a response, a GOAWAY, a TLS close_notify), and then
+// the severity follows what may have been lost, not who caused it:
+//   - streams were live: their responses may have been cut short, error;
+//   - no stream, after a GOAWAY exchange: the expected race with a peer
+//     that hung up on our GOAWAY (or after its own), warn;
+//   - no stream, from any other state: nothing explains it, error.
+//
+// Every other close (a client that hung up with nothing owed, a flood
+// ended with its GOAWAY delivered) is routine and logged at debug: one
+// line per connection at a higher level would let any client flood the
+// log.
 func (s *h2Session) closeLog() {
 	peerGA, _ := s.conn.PeerGoingAway()
 	goAway := s.conn.GoingAway() || peerGA
 	level, msg := slog.LevelDebug, "h2 session closed"
 	switch {
+	case s.unflushed == 0:
 	case s.liveAtClose > 0:
-		level, msg = slog.LevelError, "h2 session closed with live streams"
-	case s.unflushed > 0 && goAway:
+		level, msg = slog.LevelError, "h2 session closed with live streams and output unwritten"
+	case goAway:
 		level, msg = slog.LevelWarn, "h2 session closed after GOAWAY with output unwritten"
-	case s.unflushed > 0:
+	default:
 		level, msg = slog.LevelError, "h2 session closed with output unwritten"
 	}
 	s.env.logSession(level, s.id, "h2", s.info.Client, msg,
@@ -634,7 +638,8 @@ func (s *h2Session) OnGoAway(last h2.StreamID, code h2.ErrCode, debug []byte) {}
 func (s *h2Session) OnClosed(hs *h2.Stream) {
 	st, _ := hs.App.(*h2Stream)
 	hs.App = nil
-	s.conn.Release(hs)
+	// hs may be reused by any connection once released: read it first.
+	defer s.conn.Release(hs)
 	if st == nil {
 		return
 	}
@@ -763,11 +768,12 @@ func (s *h2Session) onExchangeOutput(st *h2Stream) {
 		}
 		st.mu.Unlock()
 	}
+	// Hand the slice back before exchangeDone, which may release st.
+	clear(chunks)
+	st.spare = chunks[:0]
 	if done {
 		s.exchangeDone(st, err, &res)
 	}
-	clear(chunks)
-	st.spare = chunks[:0]
 }
 
 // exchangeDone ends a stream's backend side: answer or reset on error,

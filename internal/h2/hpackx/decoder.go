@@ -6,7 +6,17 @@ import (
 
 	"golang.org/x/net/http2/hpack"
 
+	"github.com/sluice-proxy/sluice/internal/bufpool"
 	"github.com/sluice-proxy/sluice/internal/h2/frame"
+)
+
+// Per-block scratch of idle decoders (Release), shared by every
+// connection: a connection that goes idle between requests reuses it
+// instead of growing new slabs each time.
+var (
+	slabs     = bufpool.Slices[byte]{MaxCap: 64 << 10, Plain: true}
+	recLists  = bufpool.Slices[fieldRec]{MaxCap: 1024, Plain: true}
+	fieldSets = bufpool.Slices[Field]{MaxCap: 1024}
 )
 
 // Decoder decodes the header blocks one peer sends on one connection. Use
@@ -72,6 +82,9 @@ func (d *Decoder) Begin() {
 		// already closing in that case.
 		_ = d.dec.Close()
 	}
+	if d.slab == nil {
+		d.slab, d.recs, d.fields = slabs.Get(), recLists.Get(), fieldSets.Get()
+	}
 	d.slab = d.slab[:0]
 	d.recs = d.recs[:0]
 	clear(d.fields) // drop references into the slab
@@ -127,15 +140,19 @@ func (d *Decoder) End() (fields []Field, over LimitKind, err error) {
 	return d.fields, d.over, nil
 }
 
-// Release drops the per-block buffers so an idle connection holds only
-// the HPACK dynamic table itself; the next block grows them again.
+// Release gives the per-block buffers back so an idle connection holds
+// only the HPACK dynamic table itself; the next block takes some again.
 func (d *Decoder) Release() {
-	d.slab, d.recs, d.fields = nil, nil, nil
-	if !d.inBlock {
-		// x/net keeps an empty slice of the last fragment it parsed,
-		// which pins the caller's read buffer; an empty Write drops it.
-		d.dec.Write(nil)
+	if d.inBlock {
+		return // the block's fields live in them
 	}
+	slabs.Put(d.slab)
+	recLists.Put(d.recs)
+	fieldSets.Put(d.fields)
+	d.slab, d.recs, d.fields = nil, nil, nil
+	// x/net keeps an empty slice of the last fragment it parsed, which
+	// pins the caller's read buffer; an empty Write drops it.
+	d.dec.Write(nil)
 }
 
 // emit receives each decoded field from x/net, copies it into the slab
