@@ -2,6 +2,7 @@ package backend
 
 import (
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -121,10 +122,15 @@ func (hc *h2Conn) reader() {
 // owner parked.
 func (hc *h2Conn) run() {
 	for {
-		hc.events = hc.mb.Take(hc.events)
-		for i := range hc.events {
-			hc.handle(&hc.events[i])
-			hc.events[i] = h2ev{}
+		hc.handleQueued()
+		if hc.calls > 0 && !hc.ended {
+			// Let the exchanges that are ready post their requests
+			// (and credits) before writing, so many streams leave in
+			// one write instead of one write each: this goroutine,
+			// woken by the first post, would otherwise run before the
+			// others could post.
+			runtime.Gosched()
+			hc.handleQueued()
 		}
 		if hc.ended {
 			hc.finish()
@@ -151,6 +157,15 @@ func (hc *h2Conn) run() {
 			}
 		}
 		<-hc.mb.Wake()
+	}
+}
+
+// handleQueued handles every event posted so far.
+func (hc *h2Conn) handleQueued() {
+	hc.events = hc.mb.Take(hc.events)
+	for i := range hc.events {
+		hc.handle(&hc.events[i])
+		hc.events[i] = h2ev{}
 	}
 }
 
