@@ -32,7 +32,8 @@ func main() {
 	conns := flag.Int("conns", 4, "concurrent attacking connections")
 	dur := flag.Duration("duration", 10*time.Second, "attack duration")
 	authority := flag.String("authority", "localhost", ":authority of the attack requests")
-	pairs := flag.Int("batch", 256, "HEADERS+RST_STREAM pairs per write")
+	pairs := flag.Int("batch", 64, "HEADERS+RST_STREAM pairs per write (more than the 50 that end a connection)")
+	pause := flag.Duration("pause", 50*time.Millisecond, "after a write, wait this long for sluice to end the connection before writing more (0: write without pause)")
 	serve := flag.String("serve", "", "run the origin server on this address instead of attacking")
 	flag.Parse()
 	if *serve != "" {
@@ -48,7 +49,7 @@ func main() {
 			defer wg.Done()
 			for time.Now().Before(deadline) {
 				st.dials.Add(1)
-				if err := attack(*addr, *authority, *pairs, deadline, &st); err != nil {
+				if err := attack(*addr, *authority, *pairs, *pause, deadline, &st); err != nil {
 					st.errors.Add(1)
 					time.Sleep(10 * time.Millisecond) // refused: do not spin
 				}
@@ -56,7 +57,7 @@ func main() {
 		}()
 	}
 	wg.Wait()
-	fmt.Printf("attack: %d connections, %d HEADERS+RST_STREAM pairs written (sluice reads only what precedes its GOAWAY), %d GOAWAY(ENHANCE_YOUR_CALM) read before the close, %d other GOAWAYs, %d dial errors\n",
+	fmt.Printf("attack: %d connections, %d HEADERS+RST_STREAM pairs written (sluice reads only those before its GOAWAY), %d GOAWAY(ENHANCE_YOUR_CALM) read, %d other GOAWAYs, %d dial errors\n",
 		st.dials.Load(), st.streams.Load(), st.calm.Load(), st.otherGoAway.Load(), st.errors.Load())
 }
 
@@ -96,7 +97,7 @@ func requestBlock(authority string) []byte {
 }
 
 // attack runs one connection until sluice closes it or the deadline.
-func attack(addr, authority string, pairs int, deadline time.Time, st *stats) error {
+func attack(addr, authority string, pairs int, pause time.Duration, deadline time.Time, st *stats) error {
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		return err
@@ -104,6 +105,7 @@ func attack(addr, authority string, pairs int, deadline time.Time, st *stats) er
 	defer c.Close()
 	c.SetDeadline(deadline.Add(5 * time.Second))
 	// Read and discard what sluice sends, noting its GOAWAY.
+	var calm atomic.Bool
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -119,6 +121,7 @@ func attack(addr, authority string, pairs int, deadline time.Time, st *stats) er
 				return
 			}
 			if h[3] == typeGoAway && n >= 8 {
+				calm.Store(true)
 				if binary.BigEndian.Uint32(payload[4:8]) == 0xb {
 					st.calm.Add(1)
 				} else {
@@ -144,10 +147,27 @@ func attack(addr, authority string, pairs int, deadline time.Time, st *stats) er
 		}
 		st.streams.Add(int64(pairs))
 		out = out[:0]
-		select {
-		case <-done:
-			return nil
-		default:
+		// A remote attacker would keep writing; this one shares a core
+		// with the load generator, and every pair written after sluice's
+		// GOAWAY is wasted on that core (sluice reads no further). So by
+		// default it gives sluice a moment to answer before it writes
+		// more: a sluice whose defence works ends the connection by then,
+		// one whose defence failed gets the next batch soon after.
+		if pause > 0 {
+			select {
+			case <-done:
+				return nil
+			case <-time.After(pause):
+			}
+		} else {
+			select {
+			case <-done:
+				return nil
+			default:
+			}
+		}
+		if calm.Load() {
+			break
 		}
 		if id > 1<<30 {
 			break

@@ -232,11 +232,15 @@ func (l *Listener) handle(c net.Conn, ip string) {
 		env.ServeH1(info, nil)
 		return
 	}
-	initial, isH2, err := detectPreface(c, env.Limits.RequestTimeout)
+	buf := prefaceBufs.Get().(*[]byte)
+	defer prefaceBufs.Put(buf)
+	initial, isH2, err := detectPreface(c, env.Limits.RequestTimeout, (*buf)[:0])
 	if err != nil {
 		c.Close()
 		return
 	}
+	// Both sessions are done with initial when Serve returns (it is
+	// copied or parsed before the first read of their own).
 	if isH2 {
 		serveH2(initial)
 		return
@@ -244,15 +248,19 @@ func (l *Listener) handle(c net.Conn, ip string) {
 	env.ServeH1(info, initial)
 }
 
+// prefaceBufs hold what protocol detection reads: a connection flood
+// would otherwise leave 4 KiB of garbage per connection.
+var prefaceBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
 // prefacePrefix is the HTTP/2 client preface (RFC 9113 3.4).
 var prefacePrefix = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 
-// detectPreface reads until the first bytes either match the whole h2c
-// prior-knowledge preface or differ from it. It returns what it read so the
-// session can parse it. Upgrade: h2c (RFC 7540 3.2) is deliberately not
-// supported: it lets a request smuggle a protocol switch past proxies.
-func detectPreface(c net.Conn, timeout time.Duration) ([]byte, bool, error) {
-	buf := make([]byte, 0, 4096)
+// detectPreface reads into buf (empty, with capacity) until the first
+// bytes either match the whole h2c prior-knowledge preface or differ from
+// it. It returns what it read so the session can parse it. Upgrade: h2c
+// (RFC 7540 3.2) is deliberately not supported: it lets a request smuggle
+// a protocol switch past proxies.
+func detectPreface(c net.Conn, timeout time.Duration, buf []byte) ([]byte, bool, error) {
 	c.SetReadDeadline(time.Now().Add(timeout))
 	defer c.SetReadDeadline(time.Time{})
 	for {

@@ -87,7 +87,7 @@ func (e *Env) ServeH2(info ConnInfo, initial []byte) {
 		return
 	}
 	s.inflight = make(chan struct{}, maxReadsInFlight)
-	go s.reader()
+	go s.reader(newReadWaiter(s.nc), true)
 	s.run()
 }
 
@@ -412,9 +412,19 @@ func (s *h2Session) flushAndClose() {
 // While the connection is quiet it holds no buffer: it waits for the
 // socket to become readable first (readWaiter), and only then takes a
 // buffer and reads.
-func (s *h2Session) reader() {
-	w := newReadWaiter(s.nc)
+//
+// fresh: this goroutine's stack is still the minimum. Decrypting TLS
+// records grows it several-fold, and a goroutine keeps its stack while it
+// waits, which on an idle connection is most of its life. So a TLS reader
+// about to wait hands over to a fresh goroutine: the cost of a goroutine
+// start, only when the socket is empty, for a few KiB per idle connection.
+func (s *h2Session) reader(w *readWaiter, fresh bool) {
 	for {
+		if !fresh && w.tls && !w.readyNow() {
+			go s.reader(w, true)
+			return
+		}
+		fresh = false
 		if err := w.wait(); err != nil {
 			s.mb.Post(event{kind: evRead, err: err})
 			return

@@ -35,9 +35,13 @@ func lingerClose(nc net.Conn) {
 	if nc.SetReadDeadline(time.Now().Add(lingerTime)) != nil {
 		return
 	}
-	var buf [4096]byte
+	// A pooled read buffer: an array here escapes (nc.Read is an
+	// interface call), and a flood of connections each ended with a
+	// GOAWAY would leave 4 KiB of garbage apiece.
+	buf := readBufs.Get().(*readBuf)
+	defer readBufs.Put(buf)
 	for n := 0; n < lingerBytes; {
-		m, err := nc.Read(buf[:])
+		m, err := nc.Read(buf.b)
 		n += m
 		if err != nil {
 			return

@@ -30,6 +30,8 @@ type readWaiter struct {
 	// the client's first records may have arrived with the handshake.
 	draining bool
 	peek     func(fd uintptr) bool // made once: a closure per wait would allocate
+	probe    func(fd uintptr) bool // peek that never waits; sets ready
+	ready    bool
 	one      [1]byte
 }
 
@@ -40,6 +42,10 @@ var expired = time.Unix(1, 0)
 func newReadWaiter(c net.Conn) *readWaiter {
 	w := &readWaiter{conn: c}
 	w.peek = w.peekReady
+	w.probe = func(fd uintptr) bool {
+		w.ready = w.peekReady(fd)
+		return true
+	}
 	under := c
 	if tc, ok := c.(*tls.Conn); ok {
 		under = tc.NetConn()
@@ -64,6 +70,17 @@ func (w *readWaiter) wait() error {
 		return nil
 	}
 	return w.raw.Read(w.peek)
+}
+
+// readyNow reports whether a read would return at once (bytes, EOF or an
+// error), without waiting.
+func (w *readWaiter) readyNow() bool {
+	if w.raw == nil || w.draining {
+		return true
+	}
+	w.ready = true
+	w.raw.Read(w.probe)
+	return w.ready
 }
 
 // peekReady reports whether the socket has something for a read: data,
