@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -45,6 +46,10 @@ type Cert struct {
 	// seq orders certificates by the time they were added (tie-break of
 	// "newest wins"); assigned by the Store under its write lock.
 	seq uint64
+	// served caches the handshake config built for this certificate on a
+	// listener (see handshake.go), so handshakes share one instead of
+	// each connection holding a clone for its lifetime.
+	served atomic.Pointer[servedConfig]
 }
 
 // ticketTagPrefix starts our entry in tls.SessionState.Extra. crypto/tls

@@ -3,6 +3,7 @@ package tlsstore
 import (
 	"crypto/tls"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -394,5 +395,41 @@ func TestConcurrentHandshakesDuringChanges(t *testing.T) {
 		if r.id.SNI == "churn.example.com" && r.served != def && !r.served.NameSet().Covers("churn.example.com") {
 			t.Errorf("churn.example.com served %v", r.served)
 		}
+	}
+}
+
+// TestHandshakeConfigShared checks that handshakes served the same
+// certificate on the same listener share one config (crypto/tls keeps it
+// for the connection's lifetime, so a clone each would cost every idle
+// connection memory), while another listener or a replacement certificate
+// gets its own, and the certificate without a listener config of its own
+// is never served another's.
+func TestHandshakeConfigShared(t *testing.T) {
+	s := NewStore()
+	v1 := mustAdd(t, s, mkCert(t, certSpec{names: []string{"app.example.com"}}))
+	a := mustServerConfig(t, Options{}, s)
+	b := mustServerConfig(t, Options{ALPN: []string{ProtoHTTP11}}, s)
+	hello := &tls.ClientHelloInfo{ServerName: "app.example.com"}
+	get := func(cfg *tls.Config) *tls.Config {
+		t.Helper()
+		c, err := cfg.GetConfigForClient(hello)
+		if err != nil || len(c.Certificates) != 1 {
+			t.Fatalf("GetConfigForClient: %v, %d certificates", err, len(c.Certificates))
+		}
+		return c
+	}
+	a1, a2 := get(a), get(a)
+	if a1 != a2 {
+		t.Error("two handshakes with one certificate on one listener got different configs")
+	}
+	if b1 := get(b); b1 == a1 || !slices.Equal(b1.NextProtos, []string{ProtoHTTP11}) {
+		t.Errorf("the second listener got the first one's config (ALPN %v)", b1.NextProtos)
+	}
+	m2 := mkCert(t, certSpec{names: []string{"app.example.com"}})
+	if _, err := s.Replace(v1.ID, m2.CertPEM, m2.KeyPEM, m2.ChainPEM); err != nil {
+		t.Fatal(err)
+	}
+	if a3 := get(a); a3 == a1 || &a3.Certificates[0] == &a1.Certificates[0] {
+		t.Error("a replaced certificate's config was served again")
 	}
 }
