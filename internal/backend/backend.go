@@ -43,6 +43,7 @@ type Backend struct {
 	h2   *h2Pool // non-nil when the backend speaks HTTP/2 (h2c or h2)
 	m    *metrics.BackendSet
 	now  func() time.Time
+	sim  *SimHooks // nil but in the simulator
 }
 
 // Options configure a backend's pool and health tracking.
@@ -58,6 +59,9 @@ type Options struct {
 	// pool settings when it is H2C or H2.
 	Protocol Protocol
 	H2       H2Options
+	// Sim, set by the deterministic simulator only, makes the HTTP/2
+	// pool start no goroutine and no real timer (sim.go).
+	Sim *SimHooks
 }
 
 // Protocol is a backend's protocol (config key backend_protocol).
@@ -120,7 +124,7 @@ func NewBackend(cluster, id, address string, weight int, o Options) *Backend {
 	if id == "" {
 		id = address
 	}
-	b := &Backend{ID: id, Address: address, Cluster: cluster, backoffMin: o.BackoffMin, backoffMax: o.BackoffMax, now: o.Now}
+	b := &Backend{ID: id, Address: address, Cluster: cluster, backoffMin: o.BackoffMin, backoffMax: o.BackoffMax, now: o.Now, sim: o.Sim}
 	b.weight.Store(int32(weight))
 	if o.Metrics != nil {
 		b.m = o.Metrics.Backend(cluster, id)

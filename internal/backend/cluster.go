@@ -56,76 +56,105 @@ func (c *Cluster) Pick(exclude []*Backend) *Backend { return c.lb.pick(exclude) 
 // On error, res.HeadSent tells the caller whether it can still answer with
 // the *Error's status or must abort the response.
 func (c *Cluster) RoundTrip(req *Request, body Body, w ResponseWriter, t Timeouts, res *Result) error {
-	var triedBuf [8]*Backend
-	tried := triedBuf[:0]
-	var lastErr error
-	var replay *replayBuffer
-	var tries [3]int // by kind: connect, refused, stale
+	tr := trip{c: c, req: req, body: body}
 	for {
-		if req.Cancel.Cancelled() {
-			return ErrClientGone
-		}
-		b := c.lb.pick(tried)
+		b, err := tr.pick(res)
 		if b == nil {
-			if lastErr != nil {
-				return lastErr
-			}
-			return errNoBackend
+			return err
 		}
-		res.Backend = b
 		var o Outcome
 		if b.h2 != nil {
-			if req.HasBody && replay == nil {
-				replay = &replayBuffer{limit: c.opts.RetryBufferBytes}
-			}
-			o = c.attemptH2(b, req, body, w, t, res, replay)
+			o = c.attemptH2(b, req, tr.body, w, t, res, tr.replay)
 		} else {
-			o = c.attemptH1(b, req, body, w, t, res)
+			o = c.attemptH1(b, req, tr.body, w, t, res)
 		}
-		o.Idempotent, o.HasBody = req.Idempotent(), req.HasBody
-		o.BodyRecorded = replay.replayable()
-		kind := 2
-		switch {
-		case o.ConnectFail:
-			kind = 0
-			o.MaxAttempts = c.opts.ConnectRetries
-		case o.NotProcessed:
-			kind = 1
-			o.MaxAttempts = maxNotProcessedRetries
-		default:
-			o.MaxAttempts = maxStaleRetries
+		if done, err := tr.settle(b, o, res); done {
+			return err
 		}
-		o.Attempts = tries[kind]
-		d, reason := Decide(o)
-		switch d {
-		case Done:
-			return nil
-		case Retry:
-			tries[kind]++
-			c.retried(reason)
-			res.Retries++
-			if o.ConnectFail {
-				b.MarkDown()
-				if len(tried) < cap(tried) {
-					tried = append(tried, b)
-				}
-			}
-			if req.HasBody && replay != nil {
-				replay.replays++
-				body = &replayBody{data: replay.data, trailers: body.Trailers()}
-			}
-			lastErr = o.Err
-			continue
+	}
+}
+
+// trip is one RoundTrip's retry state. RoundTrip and the simulator's
+// SimTrip share it, so both pick and retry by the same rules.
+type trip struct {
+	c       *Cluster
+	req     *Request
+	body    Body // the request body, or its replay on a retry
+	tried   [8]*Backend
+	ntried  int
+	lastErr error
+	replay  *replayBuffer
+	tries   [3]int // attempts by kind: connect, refused, stale
+}
+
+// pick chooses the backend of the next attempt; nil, with the error to
+// return, when the client left or no backend is left.
+func (tr *trip) pick(res *Result) (*Backend, error) {
+	if tr.req.Cancel.Cancelled() {
+		return nil, ErrClientGone
+	}
+	b := tr.c.lb.pick(tr.tried[:tr.ntried])
+	if b == nil {
+		if tr.lastErr != nil {
+			return nil, tr.lastErr
 		}
+		return nil, errNoBackend
+	}
+	res.Backend = b
+	if b.h2 != nil && tr.req.HasBody && tr.replay == nil {
+		tr.replay = &replayBuffer{limit: tr.c.opts.RetryBufferBytes}
+	}
+	return b, nil
+}
+
+// settle lets Decide judge an attempt's outcome: done, with the error to
+// return, or another attempt (with the recorded body when there is one).
+func (tr *trip) settle(b *Backend, o Outcome, res *Result) (bool, error) {
+	req := tr.req
+	o.Idempotent, o.HasBody = req.Idempotent(), req.HasBody
+	o.BodyRecorded = tr.replay.replayable()
+	kind := 2
+	switch {
+	case o.ConnectFail:
+		kind = 0
+		o.MaxAttempts = tr.c.opts.ConnectRetries
+	case o.NotProcessed:
+		kind = 1
+		o.MaxAttempts = maxNotProcessedRetries
+	default:
+		o.MaxAttempts = maxStaleRetries
+	}
+	o.Attempts = tr.tries[kind]
+	d, reason := Decide(o)
+	switch d {
+	case Done:
+		return true, nil
+	case Retry:
+		tr.tries[kind]++
+		tr.c.retried(reason)
+		res.Retries++
 		if o.ConnectFail {
 			b.MarkDown()
+			if tr.ntried < len(tr.tried) {
+				tr.tried[tr.ntried] = b
+				tr.ntried++
+			}
 		}
-		var se *staleConnError
-		if errors.As(o.Err, &se) {
-			return se.e
+		if req.HasBody && tr.replay != nil {
+			tr.replay.replays++
+			tr.body = &replayBody{data: tr.replay.data, trailers: tr.body.Trailers()}
 		}
-		return o.Err
+		tr.lastErr = o.Err
+		return false, nil
 	}
+	if o.ConnectFail {
+		b.MarkDown()
+	}
+	var se *staleConnError
+	if errors.As(o.Err, &se) {
+		return true, se.e
+	}
+	return true, o.Err
 }
 
 // Retry bounds, beyond connect_retries.
@@ -169,6 +198,11 @@ func (c *Cluster) attemptH2(b *Backend, req *Request, body Body, w ResponseWrite
 	b.acquire()
 	err := b.h2.exchange(req, body, w, t, res, replay)
 	b.release()
+	return h2Outcome(b, err, res)
+}
+
+// h2Outcome is what an HTTP/2 attempt's error means for Decide.
+func h2Outcome(b *Backend, err error, res *Result) Outcome {
 	if err == nil {
 		// Before errors.As: its target escapes, an allocation per request.
 		b.markUp()

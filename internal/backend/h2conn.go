@@ -35,7 +35,7 @@ type h2Conn struct {
 	calls   int           // calls opened on the engine and not finished
 	ready   chan struct{} // closed when the backend's SETTINGS arrived
 	rsem    chan struct{} // read buffers in the owner's hands
-	timer   *time.Timer
+	timer   Timer         // a *time.Timer, or the simulator's
 	timerAt time.Time
 	ended   bool
 	endErr  error
@@ -83,12 +83,21 @@ const (
 
 func newH2Conn(p *h2Pool, nc net.Conn) *h2Conn {
 	hc := &h2Conn{pool: p, nc: nc, ready: make(chan struct{}), rsem: make(chan struct{}, 2), capacity: 1}
-	hc.mb = mailbox.New[h2ev](hc.run, &h2evQueues)
+	owner := hc.run
+	if p.b.sim != nil {
+		owner = nil // the simulator runs the owner's turns itself
+	}
+	hc.mb = mailbox.New[h2ev](owner, &h2evQueues)
 	hc.mb.Claim()
 	cfg := p.h2cfg
 	cfg.Role = h2.Client
 	hc.conn = h2.NewConn(cfg, hc, nil, p.b.now)
-	hc.timer = time.AfterFunc(time.Hour, func() { hc.mb.Post(h2ev{kind: h2evTimer}) })
+	onTimer := func() { hc.mb.Post(h2ev{kind: h2evTimer}) }
+	if sim := p.b.sim; sim != nil {
+		hc.timer = sim.AfterFunc(time.Hour, onTimer)
+	} else {
+		hc.timer = time.AfterFunc(time.Hour, onTimer)
+	}
 	hc.timer.Stop()
 	return hc
 }
@@ -99,6 +108,12 @@ func (hc *h2Conn) start() {
 	hc.conn.Start()
 	go hc.reader()
 	hc.run()
+}
+
+// Timer is a connection timer: a *time.Timer, or the simulator's.
+type Timer interface {
+	Stop() bool
+	Reset(d time.Duration) bool
 }
 
 // reader feeds backend bytes to the owner, two buffers at most in flight
@@ -121,43 +136,59 @@ func (hc *h2Conn) reader() {
 // run is the owner's body; it returns when the connection ended or the
 // owner parked.
 func (hc *h2Conn) run() {
-	for {
-		hc.handleQueued()
-		if hc.calls > 0 && !hc.ended {
-			// Let the exchanges that are ready post their requests
-			// (and credits) before writing, so many streams leave in
-			// one write instead of one write each: this goroutine,
-			// woken by the first post, would otherwise run before the
-			// others could post.
-			runtime.Gosched()
-			hc.handleQueued()
-		}
-		if hc.ended {
-			hc.finish()
-			return
-		}
-		if !hc.write() {
-			hc.end(errBackendConnLost)
-			hc.finish()
-			return
-		}
-		hc.syncPool()
-		if hc.conn.ShouldClose() || hc.closeWhenIdle() {
-			hc.end(errBackendConnLost)
-			hc.finish()
-			return
-		}
-		hc.armTimer()
-		if hc.calls == 0 && len(hc.conn.Pending()) == 0 {
-			hc.conn.Trim()
-			h2evQueues.Put(hc.events)
-			hc.events = nil
-			if hc.mb.Park() {
-				return
-			}
-		}
+	for hc.turn() == turnWait {
 		<-hc.mb.Wake()
 	}
+}
+
+// turnResult is what the owner does after a turn.
+type turnResult uint8
+
+const (
+	turnWait   turnResult = iota // wait for the next post
+	turnParked                   // parked: the next post starts a new owner
+	turnEnded                    // the connection is over
+)
+
+// turn is one pass of the owner: handle what was posted, write, publish
+// room to the pool, arm the timer, park when idle. It never blocks but on
+// the socket write, so the simulator runs the very same pass as a step.
+func (hc *h2Conn) turn() turnResult {
+	hc.handleQueued()
+	if hc.calls > 0 && !hc.ended && hc.pool.b.sim == nil {
+		// Let the exchanges that are ready post their requests
+		// (and credits) before writing, so many streams leave in
+		// one write instead of one write each: this goroutine,
+		// woken by the first post, would otherwise run before the
+		// others could post.
+		runtime.Gosched()
+		hc.handleQueued()
+	}
+	if hc.ended {
+		hc.finish()
+		return turnEnded
+	}
+	if !hc.write() {
+		hc.end(errBackendConnLost)
+		hc.finish()
+		return turnEnded
+	}
+	hc.syncPool()
+	if hc.conn.ShouldClose() || hc.closeWhenIdle() {
+		hc.end(errBackendConnLost)
+		hc.finish()
+		return turnEnded
+	}
+	hc.armTimer()
+	if hc.calls == 0 && len(hc.conn.Pending()) == 0 {
+		hc.conn.Trim()
+		h2evQueues.Put(hc.events)
+		hc.events = nil
+		if hc.mb.Park() {
+			return turnParked
+		}
+	}
+	return turnWait
 }
 
 // handleQueued handles every event posted so far.
@@ -639,6 +670,11 @@ type h2Call struct {
 	upOutstanding int
 	upTotal       int64
 	upNotify      chan struct{} // capacity 1: upload budget freed
+
+	// upload: the uploader's own (uploadStep)
+	upPiece []byte // the part of the body's last piece not queued yet
+	upTaken bool   // a piece is in hand
+	upEOF   bool   // it was the last
 
 	// response: owner -> exchange
 	opened       bool

@@ -99,47 +99,15 @@ func (p *h2Pool) signal() {
 func (p *h2Pool) acquire(t Timeouts, cancel *Cancel) (*h2Conn, error) {
 	deadline := p.b.now().Add(t.Connect)
 	for {
-		p.mu.Lock()
-		var best *h2Conn
-		for _, hc := range p.conns {
-			if hc.retiring || hc.dead || hc.active >= hc.capacity {
-				continue
-			}
-			if best == nil || hc.active < best.active {
-				best = hc
-			}
-		}
-		if best != nil {
-			best.active++
-			p.mu.Unlock()
-			return best, nil
-		}
-		open := 0
-		for _, hc := range p.conns {
-			if !hc.retiring && !hc.dead {
-				open++
-			}
-		}
-		if !p.dialing && open < p.maxConns {
-			p.dialing = true
-			p.mu.Unlock()
-			hc, err := p.dial(t.Connect)
-			p.mu.Lock()
-			p.dialing = false
-			if err != nil {
-				p.mu.Unlock()
-				p.signal()
-				return nil, err
-			}
-			hc.active++
-			p.conns = append(p.conns, hc)
-			p.mu.Unlock()
-			p.signal()
+		hc, dial, wait := p.tryAcquire(true)
+		if hc != nil {
 			return hc, nil
 		}
-		wait := p.changed
-		p.waiters++
-		p.mu.Unlock()
+		if dial {
+			hc, err := p.dial(t.Connect)
+			p.dialed(hc, err)
+			return hc, err
+		}
 		left := deadline.Sub(p.b.now())
 		if left <= 0 || cancel.Cancelled() {
 			p.unwait()
@@ -153,6 +121,56 @@ func (p *h2Pool) acquire(t Timeouts, cancel *Cancel) (*h2Conn, error) {
 		timer.Stop()
 		p.unwait()
 	}
+}
+
+// tryAcquire places a call on the least-loaded connection with a free
+// stream slot. Failing that it returns dial when the caller is to open a
+// connection (and report it to dialed), or else, with register, the
+// channel closed when a slot may have freed (the caller then unwaits).
+// One check under one lock: a slot freed after it signals the channel.
+func (p *h2Pool) tryAcquire(register bool) (hc *h2Conn, dial bool, wait chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var best *h2Conn
+	open := 0
+	for _, c := range p.conns {
+		if c.retiring || c.dead {
+			continue
+		}
+		open++
+		if c.active >= c.capacity {
+			continue
+		}
+		if best == nil || c.active < best.active {
+			best = c
+		}
+	}
+	if best != nil {
+		best.active++
+		return best, false, nil
+	}
+	if !p.dialing && open < p.maxConns {
+		p.dialing = true
+		return nil, true, nil
+	}
+	if register {
+		p.waiters++
+		wait = p.changed
+	}
+	return nil, false, wait
+}
+
+// dialed ends a dial tryAcquire asked for: the new connection takes the
+// call that dialed it.
+func (p *h2Pool) dialed(hc *h2Conn, err error) {
+	p.mu.Lock()
+	p.dialing = false
+	if err == nil {
+		hc.active++
+		p.conns = append(p.conns, hc)
+	}
+	p.mu.Unlock()
+	p.signal()
 }
 
 func (p *h2Pool) unwait() {
@@ -214,16 +232,21 @@ func (p *h2Pool) dial(timeout time.Duration) (*h2Conn, error) {
 	go hc.start()
 	select {
 	case <-hc.ready:
-		p.opened.Add(1)
-		hc.counted.Store(true)
-		if m := p.b.m; m != nil {
-			m.H2Conns.Inc()
-			m.H2ConnEvent("opened", "demand")
-		}
+		p.count(hc)
 		return hc, nil
 	case <-ctx.Done():
 		hc.mb.Post(h2ev{kind: h2evClose})
 		return nil, context.DeadlineExceeded
+	}
+}
+
+// count counts an opened connection in the pool's gauge.
+func (p *h2Pool) count(hc *h2Conn) {
+	p.opened.Add(1)
+	hc.counted.Store(true)
+	if m := p.b.m; m != nil {
+		m.H2Conns.Inc()
+		m.H2ConnEvent("opened", "demand")
 	}
 }
 
@@ -255,52 +278,113 @@ func (p *h2Pool) exchange(req *Request, body Body, w ResponseWriter, t Timeouts,
 	hc, err := p.acquire(t, req.Cancel)
 	res.ConnectTime += p.b.now().Sub(start)
 	if err != nil {
-		return &staleConnError{e: dialError(err), notProcessed: true}
+		return acquireError(err)
 	}
-	defer p.release(hc)
-	if m := p.b.m; m != nil {
-		m.H2Streams.Inc()
-		defer m.H2Streams.Dec()
+	var x h2Exchange
+	if err := p.begin(&x, hc, req, body, t); err != nil {
+		return err
 	}
-	c := newH2Call(hc, t)
-	defer c.unref() // after detach: no Cancel can reach c any more
-	c.fields, c.store = buildH2Request(c.fields[:0], c.store[:0], req, p.tls != nil)
-	c.noBody = !req.HasBody || body == nil
-	if !req.Cancel.attach(c) {
-		return ErrClientGone
-	}
-	defer req.Cancel.detach()
-
-	sentAt := p.b.now()
-	if !c.post(h2evOpen) {
-		c.fail(errBackendConnLost, true) // the connection ended meanwhile
-	}
+	c := x.c
 	var up chan error
 	if !c.noBody {
 		up = make(chan error, 1)
 		go func() { up <- c.uploadBody(body, replay, t) }()
 	}
-	err = c.receive(w, t, res, sentAt)
+	err = c.receive(w, t, res, x.sentAt)
 	if up != nil {
 		var uerr error
+		aborted := false
 		select {
 		case uerr = <-up:
 		default:
 			// Still uploading: the response ended first (or failed). The
 			// rest of the body is not wanted; stop reading it.
 			body.Abort()
+			aborted = true
 			uerr = <-up
-			if replay != nil {
-				replay.overflow = true // an unfinished body cannot be replayed
-			}
 		}
-		if err == nil && uerr != nil {
-			res.BodyIncomplete = true
-		}
-		res.BytesIn += c.upSent()
+		x.uploaded(err, uerr, aborted, res, replay)
 	}
-	c.release()
+	x.end(true)
 	return err
+}
+
+// acquireError is an attempt's error when no stream could be had. A
+// failed dial is a connect failure (retried elsewhere, the backend marked
+// down); no free stream slot in time is not: the backend is up and busy
+// at its MAX_CONCURRENT_STREAMS, and marking it down turned a saturated
+// backend into a 503 for every request during the backoff (seen in the
+// simulator, seed 9). It is answered 503, without a retry that would
+// wait for the same slots again.
+func acquireError(err error) error {
+	if err == errNoSlot {
+		return &staleConnError{e: &Error{Status: 503, Message: accesslog.MsgNoBackend, Err: err}}
+	}
+	return &staleConnError{e: dialError(err), notProcessed: true}
+}
+
+// h2Exchange is one attempt on an HTTP/2 pool from the call placed on a
+// connection to its end. exchange runs it with goroutines that block
+// between steps; the simulator's SimTrip runs the same steps one at a time.
+type h2Exchange struct {
+	p      *h2Pool
+	hc     *h2Conn
+	c      *h2Call
+	req    *Request
+	sentAt time.Time
+}
+
+// begin opens a call on hc (where acquire placed it) and posts its
+// request to the connection's owner.
+func (p *h2Pool) begin(x *h2Exchange, hc *h2Conn, req *Request, body Body, t Timeouts) error {
+	x.p, x.hc, x.req = p, hc, req
+	if m := p.b.m; m != nil {
+		m.H2Streams.Inc()
+	}
+	c := newH2Call(hc, t)
+	x.c = c
+	c.fields, c.store = buildH2Request(c.fields[:0], c.store[:0], req, p.tls != nil)
+	c.noBody = !req.HasBody || body == nil
+	if !req.Cancel.attach(c) {
+		x.end(false)
+		return ErrClientGone
+	}
+	x.sentAt = p.b.now()
+	if !c.post(h2evOpen) {
+		c.fail(errBackendConnLost, true) // the connection ended meanwhile
+	}
+	return nil
+}
+
+// uploaded accounts for the request body once the upload ended (aborted:
+// the response ended first and the rest of the body was refused).
+func (x *h2Exchange) uploaded(err, uerr error, aborted bool, res *Result, replay *replayBuffer) {
+	if (aborted || uerr != nil) && replay != nil {
+		// An unfinished body cannot be replayed: the recording holds
+		// only its start. The upload fails on its own when the stream
+		// closed under it (refused, GOAWAY) before the exchange saw it;
+		// replaying then sent a truncated body as whole (seen in the
+		// simulator, seed 3).
+		replay.overflow = true
+	}
+	if err == nil && uerr != nil {
+		res.BodyIncomplete = true
+	}
+	res.BytesIn += x.c.upSent()
+}
+
+// end gives back what the attempt held: the call (after Cancel can no
+// longer reach it) and its slot on the connection.
+func (x *h2Exchange) end(attached bool) {
+	if attached {
+		x.c.release()
+		x.req.Cancel.detach()
+	}
+	x.c.unref()
+	if m := x.p.b.m; m != nil {
+		m.H2Streams.Dec()
+	}
+	x.p.release(x.hc)
 }
 
 // buildH2Request serializes the request for an HTTP/2 backend: the
@@ -401,41 +485,109 @@ func appendInt(dst []byte, n int64) []byte {
 }
 
 // uploadBody streams the request body to the call (exchange side),
-// keeping a copy for a retry while it fits the replay budget.
+// keeping a copy for a retry while it fits the replay budget. Between
+// steps it waits for the body (in Next) or for upload budget.
 func (c *h2Call) uploadBody(body Body, replay *replayBuffer, t Timeouts) error {
+	var timer *time.Timer
 	for {
-		p, err := body.Next()
-		if err != nil && err != io.EOF {
+		st, err := c.uploadStep(body, replay, true)
+		switch st {
+		case upDone:
+			if timer != nil {
+				timer.Stop()
+			}
 			return err
-		}
-		if len(p) > 0 {
-			replay.record(p)
-			if werr := c.queueUpload(p, t); werr != nil {
-				return werr
+		case upWaitBudget:
+			// No budget freed for a response timeout: the backend
+			// stopped reading.
+			if timer == nil {
+				timer = time.NewTimer(t.Response)
+			} else {
+				rearm(timer, t.Response)
 			}
-		}
-		if err == io.EOF {
-			var trailers []h2.Field
-			if tr := body.Trailers(); len(tr) > 0 {
-				trailers = make([]h2.Field, 0, len(tr))
-				for i := range tr {
-					if tr[i].Kind.IsHopByHop() {
-						continue
-					}
-					trailers = append(trailers, h2.Field{Name: lower(tr[i].Name), Value: append([]byte(nil), tr[i].Value...)})
-				}
+			select {
+			case <-c.upNotify:
+			case <-timer.C:
+				return errUploadStalled
 			}
-			c.mu.Lock()
-			c.upEnd = true
-			c.upTrailers = trailers
-			closed := c.closed
-			c.mu.Unlock()
-			if !closed {
-				c.post(h2evUpload)
-			}
-			return nil
 		}
 	}
+}
+
+// upState is where an upload step left the upload.
+type upState uint8
+
+const (
+	upMore       upState = iota // step again
+	upWaitBody                  // no body bytes buffered (only without block)
+	upWaitBudget                // the call's budget of unsent bytes is used up
+	upDone                      // finished, or failed with the error returned
+)
+
+// uploadStep moves the request body forward without waiting for budget:
+// it queues what the budget allows of the piece in hand, takes the next
+// piece (waiting in Next only with block; without, only when the body has
+// one buffered), and ends the upload at EOF with the trailers.
+func (c *h2Call) uploadStep(body Body, replay *replayBuffer, block bool) (upState, error) {
+	if !c.upTaken {
+		if !block && !body.Buffered() {
+			return upWaitBody, nil
+		}
+		p, err := body.Next()
+		if err != nil && err != io.EOF {
+			return upDone, err
+		}
+		replay.record(p)
+		c.upPiece, c.upEOF, c.upTaken = p, err == io.EOF, true
+	}
+	for len(c.upPiece) > 0 {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return upDone, errBackendConnLost
+		}
+		if c.upOutstanding >= maxUploadOutstanding {
+			c.mu.Unlock()
+			return upWaitBudget, nil
+		}
+		var ch *bufpool.Chunk
+		if n := len(c.upQ); n > 0 && c.upQ[n-1].Room() > 0 {
+			ch = c.upQ[n-1]
+		} else {
+			ch = bufpool.Get()
+			c.upQ = append(c.upQ, ch)
+		}
+		n := min(ch.Room(), len(c.upPiece))
+		ch.B = append(ch.B, c.upPiece[:n]...)
+		c.upPiece = c.upPiece[n:]
+		c.upOutstanding += n
+		c.upTotal += int64(n)
+		c.mu.Unlock()
+		c.post(h2evUpload)
+	}
+	c.upPiece, c.upTaken = nil, false
+	if !c.upEOF {
+		return upMore, nil
+	}
+	var trailers []h2.Field
+	if tr := body.Trailers(); len(tr) > 0 {
+		trailers = make([]h2.Field, 0, len(tr))
+		for i := range tr {
+			if tr[i].Kind.IsHopByHop() {
+				continue
+			}
+			trailers = append(trailers, h2.Field{Name: lower(tr[i].Name), Value: append([]byte(nil), tr[i].Value...)})
+		}
+	}
+	c.mu.Lock()
+	c.upEnd = true
+	c.upTrailers = trailers
+	closed := c.closed
+	c.mu.Unlock()
+	if !closed {
+		c.post(h2evUpload)
+	}
+	return upDone, nil
 }
 
 func lower(b []byte) []byte {
@@ -449,44 +601,6 @@ func lower(b []byte) []byte {
 	return out
 }
 
-// queueUpload hands body bytes to the connection's owner, waiting while
-// this call already has its budget of bytes not yet on the wire.
-func (c *h2Call) queueUpload(p []byte, t Timeouts) error {
-	timer := time.NewTimer(t.Response)
-	defer timer.Stop()
-	for len(p) > 0 {
-		c.mu.Lock()
-		for c.upOutstanding >= maxUploadOutstanding && !c.closed {
-			c.mu.Unlock()
-			select {
-			case <-c.upNotify:
-			case <-timer.C:
-				return errUploadStalled
-			}
-			c.mu.Lock()
-		}
-		if c.closed {
-			c.mu.Unlock()
-			return errBackendConnLost
-		}
-		var ch *bufpool.Chunk
-		if n := len(c.upQ); n > 0 && c.upQ[n-1].Room() > 0 {
-			ch = c.upQ[n-1]
-		} else {
-			ch = bufpool.Get()
-			c.upQ = append(c.upQ, ch)
-		}
-		n := min(ch.Room(), len(p))
-		ch.B = append(ch.B, p[:n]...)
-		p = p[n:]
-		c.upOutstanding += n
-		c.upTotal += int64(n)
-		c.mu.Unlock()
-		c.post(h2evUpload)
-	}
-	return nil
-}
-
 var errUploadStalled = errors.New("request body upload to the backend stalled")
 
 func (c *h2Call) upSent() int64 {
@@ -495,109 +609,158 @@ func (c *h2Call) upSent() int64 {
 	return c.upTotal
 }
 
-// receive delivers the response to w as it arrives (exchange side).
+// receive delivers the response to w as it arrives (exchange side),
+// waiting between steps for the owner's notification or the response
+// timeout.
 func (c *h2Call) receive(w ResponseWriter, t Timeouts, res *Result, sentAt time.Time) error {
-	b := c.hc.pool.b
 	timer := c.timer
 	timer.Reset(t.Response)
 	defer timer.Stop()
 	headSent := false
 	for {
-		c.mu.Lock()
-		infos := c.infos
-		c.infos = nil
-		head := c.head
-		c.head = nil
-		chunks := c.respQ
-		c.respQ, c.respSpare = c.respSpare[:0], nil
-		end := c.respEnd && len(chunks) == 0 || c.respEnd
-		trailers := c.trailers
-		closed, cerr := c.closed, c.err
-		c.mu.Unlock()
-
-		progress := len(infos) > 0 || head != nil || len(chunks) > 0
-		if progress && res.TTFB == 0 {
-			res.TTFB = b.now().Sub(sentAt)
-		}
-		for i := range infos {
-			if err := w.WriteHead(&ResponseHead{Status: infos[i].status, Fields: infos[i].fields, ContentLength: -1, NoBody: true}); err != nil {
-				freeChunks(chunks)
-				return clientGone(err)
-			}
-			if err := w.Flush(); err != nil {
-				freeChunks(chunks)
-				return clientGone(err)
-			}
-		}
-		if head != nil {
-			noBody := string(c.fields[0].Value) == "HEAD" || head.status == 204 || head.status == 304
-			c.rh = ResponseHead{Status: head.status, Fields: head.fields, ContentLength: head.cl, NoBody: noBody}
-			res.Status = head.status
-			res.HeadSent = true
-			headSent = true
-			if err := w.WriteHead(&c.rh); err != nil {
-				freeChunks(chunks)
-				return clientGone(err)
-			}
-		}
-		consumed := 0
-		for i, ch := range chunks {
-			if err := w.Write(ch.B); err != nil {
-				freeChunks(chunks[i:])
-				return clientGone(err)
-			}
-			consumed += len(ch.B)
-			res.BytesOut += int64(len(ch.B))
-			ch.Free()
-		}
-		c.mu.Lock()
-		clear(chunks)
-		c.respSpare = chunks[:0]
-		c.consumed += consumed
-		post := consumed > 0 && !c.creditPosted
-		c.creditPosted = c.creditPosted || post
-		c.mu.Unlock()
-		if post {
-			c.post(h2evCredit)
-		}
-		if end && headSent {
-			if len(trailers) > 0 {
-				if err := w.WriteTrailers(trailers); err != nil {
-					return clientGone(err)
-				}
-			}
-			return nil
-		}
-		if closed && cerr != nil {
-			return c.failure(cerr, headSent)
-		}
-		if closed {
-			return &Error{Status: 502, Message: accesslog.MsgBackendProtocolError, Err: errors.New("stream closed without a response")}
+		done, progress, err := c.receiveStep(w, res, sentAt, &headSent, -1)
+		if done {
+			return err
 		}
 		if progress {
-			if err := w.Flush(); err != nil {
-				return clientGone(err)
-			}
-			if !timer.Stop() {
-				select {
-				case <-timer.C:
-				default:
-				}
-			}
-			timer.Reset(t.Response)
+			rearm(timer, t.Response)
 		}
 		select {
 		case <-c.notify:
 		case <-timer.C:
-			// No response (or no progress) in time: give up on the
-			// stream; the owner resets it.
-			c.post(h2evCancel)
-			if headSent {
-				return &Error{Status: 504, Message: accesslog.MsgBackendResponseTimeout, Err: errors.New("backend response stalled")}
-			}
-			return &Error{Status: 504, Message: accesslog.MsgBackendTimeout, Err: errors.New("no response from the backend in time")}
+			return c.timedOut(headSent)
 		}
 	}
+}
+
+// rearm restarts a timer for d, dropping a expiry not yet received.
+func rearm(timer *time.Timer, d time.Duration) {
+	if !timer.Stop() {
+		select {
+		case <-timer.C:
+		default:
+		}
+	}
+	timer.Reset(d)
+}
+
+// timedOut gives up on a response that did not come (or stopped coming)
+// in time; the owner resets the stream.
+func (c *h2Call) timedOut(headSent bool) error {
+	c.post(h2evCancel)
+	if headSent {
+		return &Error{Status: 504, Message: accesslog.MsgBackendResponseTimeout, Err: errors.New("backend response stalled")}
+	}
+	return &Error{Status: 504, Message: accesslog.MsgBackendTimeout, Err: errors.New("no response from the backend in time")}
+}
+
+// receiveStep hands w what the owner delivered since the last step,
+// without waiting: done reports that the response is over (err nil) or
+// failed; progress that something arrived. room, when not negative, is
+// what w.Write takes without waiting (the simulator's writer must never
+// block): body chunks beyond it stay queued for a later step.
+func (c *h2Call) receiveStep(w ResponseWriter, res *Result, sentAt time.Time, headSent *bool, room int) (done, progress bool, err error) {
+	b := c.hc.pool.b
+	c.mu.Lock()
+	infos := c.infos
+	c.infos = nil
+	head := c.head
+	c.head = nil
+	chunks := c.respQ
+	c.respQ, c.respSpare = c.respSpare[:0], nil
+	end := c.respEnd
+	trailers := c.trailers
+	closed, cerr := c.closed, c.err
+	c.mu.Unlock()
+
+	progress = len(infos) > 0 || head != nil || len(chunks) > 0
+	if progress && res.TTFB == 0 {
+		res.TTFB = b.now().Sub(sentAt)
+	}
+	for i := range infos {
+		if err := w.WriteHead(&ResponseHead{Status: infos[i].status, Fields: infos[i].fields, ContentLength: -1, NoBody: true}); err != nil {
+			freeChunks(chunks)
+			return true, progress, clientGone(err)
+		}
+		if err := w.Flush(); err != nil {
+			freeChunks(chunks)
+			return true, progress, clientGone(err)
+		}
+	}
+	if head != nil {
+		noBody := string(c.fields[0].Value) == "HEAD" || head.status == 204 || head.status == 304
+		c.rh = ResponseHead{Status: head.status, Fields: head.fields, ContentLength: head.cl, NoBody: noBody}
+		res.Status = head.status
+		res.HeadSent = true
+		*headSent = true
+		if err := w.WriteHead(&c.rh); err != nil {
+			freeChunks(chunks)
+			return true, progress, clientGone(err)
+		}
+	}
+	consumed := 0
+	left := chunks[:0]
+	for i, ch := range chunks {
+		if room >= 0 {
+			if len(ch.B) > room {
+				left = chunks[i:]
+				break
+			}
+			room -= len(ch.B)
+		}
+		if err := w.Write(ch.B); err != nil {
+			freeChunks(chunks[i:])
+			return true, progress, clientGone(err)
+		}
+		consumed += len(ch.B)
+		res.BytesOut += int64(len(ch.B))
+		ch.Free()
+		chunks[i] = nil
+	}
+	c.mu.Lock()
+	if len(left) > 0 {
+		// Only with a room bound (the simulator): what w cannot take
+		// yet goes back in front of what arrived meanwhile.
+		c.respQ = append(append([]*bufpool.Chunk(nil), left...), c.respQ...)
+		end = false
+	} else {
+		clear(chunks)
+		c.respSpare = chunks[:0]
+	}
+	c.consumed += consumed
+	post := consumed > 0 && !c.creditPosted
+	c.creditPosted = c.creditPosted || post
+	c.mu.Unlock()
+	if post {
+		c.post(h2evCredit)
+	}
+	if len(left) > 0 {
+		// w is full: hand it what it took, so that it drains.
+		if err := w.Flush(); err != nil {
+			return true, progress, clientGone(err)
+		}
+		return false, progress, nil
+	}
+	if end && *headSent {
+		if len(trailers) > 0 {
+			if err := w.WriteTrailers(trailers); err != nil {
+				return true, progress, clientGone(err)
+			}
+		}
+		return true, progress, nil
+	}
+	if closed && cerr != nil {
+		return true, progress, c.failure(cerr, *headSent)
+	}
+	if closed {
+		return true, progress, &Error{Status: 502, Message: accesslog.MsgBackendProtocolError, Err: errors.New("stream closed without a response")}
+	}
+	if progress {
+		if err := w.Flush(); err != nil {
+			return true, progress, clientGone(err)
+		}
+	}
+	return false, progress, nil
 }
 
 // failure turns a stream failure into the exchange's error.
@@ -662,7 +825,10 @@ type replayBuffer struct {
 }
 
 func (r *replayBuffer) record(p []byte) {
-	if r == nil || r.overflow {
+	// Once replaying, the body sent is the recording itself: recording
+	// it again would append the body to itself, and a second retry would
+	// send it twice (found by the simulator, seed 57).
+	if r == nil || r.overflow || r.replays > 0 {
 		return
 	}
 	if len(r.data)+len(p) > r.limit {

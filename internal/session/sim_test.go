@@ -30,6 +30,7 @@ var (
 	simSoak    = flag.Duration("sim.soak", 0, "simulator: run consecutive seeds for this long and report steps per second")
 	simTrace   = flag.Bool("sim.trace", false, "simulator: print every step of the seed")
 	simHostile = flag.Int("sim.hostile", 4, "simulator: one seed in N uses the hostile client")
+	simH2Back  = flag.Int("sim.h2back", 2, "simulator: one seed in N runs the real HTTP/2 backend code against byte-level backend models (0: never)")
 )
 
 var simMetrics = metrics.New()
@@ -64,16 +65,15 @@ func TestSim(t *testing.T) {
 			// .ci/run runs the full seed budget without it.
 			n = min(n, 60)
 		}
-		var steps, requests int
+		var total simResult
 		for seed := *simFirst; seed < *simFirst+int64(n); seed++ {
 			r := runSim(seed, false)
-			steps += r.steps
-			requests += r.requests
+			total.add(r)
 			if r.err != "" {
 				t.Fatalf("seed %d: %s\nreplay: go test ./internal/session -run 'TestSim$' -sim.seed=%d -sim.trace", seed, r.err, seed)
 			}
 		}
-		t.Logf("%d seeds, %d steps, %d requests", n, steps, requests)
+		t.Logf("%d seeds: %s", n, total.summary())
 	}
 }
 
@@ -81,10 +81,31 @@ type simResult struct {
 	err                                           string
 	steps, requests, completed, resets, exchanges int
 	trace                                         []string
+	// The real HTTP/2 backend side (seeds that run it).
+	h2Seeds, backConns, refused, goAways, deaths, bodies int
 }
 
 func (r *simResult) summary() string {
-	return fmt.Sprintf("%d steps, %d requests, %d complete, %d reset, %d exchanges", r.steps, r.requests, r.completed, r.resets, r.exchanges)
+	s := fmt.Sprintf("%d steps, %d requests, %d complete, %d reset, %d exchanges", r.steps, r.requests, r.completed, r.resets, r.exchanges)
+	if r.h2Seeds > 0 {
+		s += fmt.Sprintf("; real HTTP/2 backends: %d seeds, %d connections, %d streams refused, %d GOAWAYs, %d connections died, %d request bodies checked",
+			r.h2Seeds, r.backConns, r.refused, r.goAways, r.deaths, r.bodies)
+	}
+	return s
+}
+
+func (r *simResult) add(o *simResult) {
+	r.steps += o.steps
+	r.requests += o.requests
+	r.completed += o.completed
+	r.resets += o.resets
+	r.exchanges += o.exchanges
+	r.h2Seeds += o.h2Seeds
+	r.backConns += o.backConns
+	r.refused += o.refused
+	r.goAways += o.goAways
+	r.deaths += o.deaths
+	r.bodies += o.bodies
 }
 
 // simRun is one seed's world.
@@ -97,6 +118,7 @@ type simRun struct {
 	inv    *h2.InvariantChecker
 	client *simClient
 	be     *simBackend
+	hb     *simH2Backend // the real HTTP/2 backend side (nil: exchange-level models)
 	res    *simResult
 	trace  bool
 	failed atomic.Bool
@@ -144,6 +166,13 @@ func runSim(seed int64, trace bool) *simResult {
 	r.be = &simBackend{rng: r.rng, clock: r.clock, backTimeout: 30 * time.Second, fail: fail, malformed: r.client.malformedPaths}
 
 	cl := backend.NewCluster("sim", backend.ClusterOptions{}, nil)
+	hooks := &simHooks{startExchange: r.be.start, endExchanges: r.be.endAll,
+		wrap: func(h h2.Handler) h2.Handler { return simWatch{Handler: h, r: r} }}
+	if *simH2Back > 0 && seed%int64(*simH2Back) == 1%int64(*simH2Back) {
+		r.hb = newSimH2Backend(r)
+		cl = r.hb.cl
+		hooks.startExchange, hooks.endExchanges = r.hb.start, r.hb.endAll
+	}
 	table, err := router.Build([]router.Rule[*backend.Cluster]{{Hostname: "sim.test", Path: "/", Target: cl}})
 	if err != nil {
 		panic(err)
@@ -151,8 +180,7 @@ func runSim(seed int64, trace bool) *simResult {
 	env := NewEnv(Env{Listener: "sim", Clock: r.clock, Metrics: simMetrics, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Limits: Limits{BackTimeout: 30 * time.Second}})
 	env.Routes.Store(table)
-	env.sim = &simHooks{startExchange: r.be.start, endExchanges: r.be.endAll,
-		wrap: func(h h2.Handler) h2.Handler { return simWatch{Handler: h, r: r} }}
+	env.sim = hooks
 	r.env = env
 	r.s = env.newH2Session(ConnInfo{Conn: r.conn, ClientIP: []byte("192.0.2.1"), Client: "192.0.2.1:1"}, false)
 	r.inv = h2.NewInvariantChecker(r.s.conn, func(msg string) { r.fail("engine %s", msg) })
@@ -171,15 +199,15 @@ func runSim(seed int64, trace bool) *simResult {
 	// every stream must end within the timeouts.
 	r.client.stopped = true
 	for i := 0; i < 40000 && !r.ended && !r.failed.Load(); i++ {
-		if r.client.open() == 0 && len(r.be.running) == 0 && r.s.live == 0 && len(r.client.toServer) == 0 && len(r.conn.out) == 0 {
+		if r.client.open() == 0 && r.exchanges() == 0 && r.s.live == 0 && len(r.client.toServer) == 0 && len(r.conn.out) == 0 {
 			break
 		}
 		r.step(true)
 	}
 	if !r.ended && !r.failed.Load() {
-		if r.client.open() != 0 || len(r.be.running) != 0 || r.s.live != 0 {
-			r.fail("liveness: after the drain phase %d client streams, %d exchanges and %d session streams are still open",
-				r.client.open(), len(r.be.running), r.s.live)
+		if r.client.open() != 0 || r.exchanges() != 0 || r.s.live != 0 {
+			r.fail("liveness: after the drain phase %d client streams, %d exchanges and %d session streams are still open%s",
+				r.client.open(), r.exchanges(), r.s.live, r.hb.describe())
 		}
 		// End the connection: a graceful drain or the client leaving.
 		if r.rng.IntN(2) == 0 {
@@ -197,6 +225,10 @@ func runSim(seed int64, trace bool) *simResult {
 	res := r.res
 	res.requests = int(r.client.nextID / 2)
 	res.completed, res.resets, res.exchanges = r.client.completed, r.client.resets, r.be.started
+	if hb := r.hb; hb != nil {
+		res.exchanges = hb.started
+		res.h2Seeds, res.backConns, res.refused, res.goAways, res.deaths, res.bodies = 1, len(hb.peers), hb.refused, hb.goAways, hb.deaths, hb.bodies
+	}
 	return res
 }
 
@@ -229,13 +261,26 @@ func (r *simRun) step(draining bool) {
 		if r.conn.closed && len(r.conn.out) == 0 {
 			r.ended = true
 		}
+	case k < 90 && r.hb != nil:
+		r.hb.acts()
 	case k < 90:
 		r.be.act()
 		r.logf("backend acts (%d exchanges running)", len(r.be.running))
+	case r.hb != nil && r.rng.IntN(2) == 0:
+		// Real backends take many more steps per exchange than the
+		// exchange-level models: time moves at half the pace, or every
+		// request would meet its timeouts.
+		r.hb.acts()
 	default:
 		d := time.Duration(r.rng.IntN(50)) * time.Millisecond
 		if r.rng.IntN(10) == 0 {
 			d = time.Duration(500+r.rng.IntN(35000)) * time.Millisecond
+			// A long jump silences every backend connection past its
+			// PING and SETTINGS timeouts (a black hole): with real
+			// backends, mostly shorter ones.
+			if r.hb != nil && r.rng.IntN(5) != 0 {
+				d = time.Duration(500+r.rng.IntN(4000)) * time.Millisecond
+			}
 		}
 		if draining {
 			d = time.Duration(r.rng.IntN(2000)) * time.Millisecond
@@ -333,15 +378,15 @@ func (r *simRun) checkSession() {
 		}
 		live[st] = true
 	})
-	unsettled := r.be.unsettled()
-	for _, x := range unsettled {
-		if x.st.finished {
-			r.fail("session: stream %d finished while its exchange runs", x.st.id)
+	unsettled := r.unsettled()
+	for _, st := range unsettled {
+		if st.finished {
+			r.fail("session: stream %d finished while its exchange runs", st.id)
 		}
-		if !x.st.running {
-			r.fail("session: stream %d's exchange runs but the session does not know", x.st.id)
+		if !st.running {
+			r.fail("session: stream %d's exchange runs but the session does not know", st.id)
 		}
-		live[x.st] = true
+		live[st] = true
 	}
 	for _, st := range s.pending {
 		if st != nil {
@@ -362,6 +407,27 @@ func (r *simRun) checkSession() {
 	}
 }
 
+// exchanges returns how many exchanges run in the backend models.
+func (r *simRun) exchanges() int {
+	if r.hb != nil {
+		return len(r.hb.trips)
+	}
+	return len(r.be.running)
+}
+
+// unsettled returns the streams whose exchange the session still counts
+// as running.
+func (r *simRun) unsettled() []*h2Stream {
+	if r.hb != nil {
+		return r.hb.unsettled()
+	}
+	var out []*h2Stream
+	for _, x := range r.be.unsettled() {
+		out = append(out, x.st)
+	}
+	return out
+}
+
 // finalChecks runs when the connection is over: nothing is left behind.
 func (r *simRun) finalChecks() {
 	if r.failed.Load() {
@@ -371,8 +437,11 @@ func (r *simRun) finalChecks() {
 		r.fail("the connection did not end")
 		return
 	}
-	if r.s.live != 0 || len(r.be.running) != 0 || r.s.conn.ActiveStreams() != 0 {
-		r.fail("after the end: %d session streams, %d exchanges, %d engine streams", r.s.live, len(r.be.running), r.s.conn.ActiveStreams())
+	if r.s.live != 0 || r.exchanges() != 0 || r.s.conn.ActiveStreams() != 0 {
+		r.fail("after the end: %d session streams, %d exchanges, %d engine streams", r.s.live, r.exchanges(), r.s.conn.ActiveStreams())
+	}
+	if r.hb != nil {
+		r.hb.windDown()
 	}
 	if n := bufpool.Outstanding() - r.chunks; n != 0 {
 		r.fail("after the end: %d body chunks not freed", n)

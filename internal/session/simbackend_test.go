@@ -34,19 +34,34 @@ type simBackend struct {
 // unsettled returns the exchanges the session still counts as running:
 // those running in the model and those whose final event is queued.
 func (b *simBackend) unsettled() []*simExchange {
-	keep := b.finishing[:0]
-	for _, x := range b.finishing {
-		if x.st.gen == x.gen && x.st.running {
+	b.finishing = pruneSettled(b.finishing)
+	return append(append([]*simExchange(nil), b.running...), b.finishing...)
+}
+
+// linked is an exchange's stream and the stream's generation when the
+// exchange started (a released stream is reused under a new one).
+type linked struct {
+	st  *h2Stream
+	gen uint64
+}
+
+func (l *linked) link() *linked { return l }
+
+// pruneSettled drops the completed exchanges whose final event the
+// session has taken (the stream moved on, or stopped counting them).
+func pruneSettled[T interface{ link() *linked }](xs []T) []T {
+	keep := xs[:0]
+	for _, x := range xs {
+		if l := x.link(); l.st.gen == l.gen && l.st.running {
 			keep = append(keep, x)
 		}
 	}
-	b.finishing = keep
-	return append(append([]*simExchange(nil), b.running...), keep...)
+	clear(xs[len(keep):])
+	return keep
 }
 
 type simExchange struct {
-	st       *h2Stream
-	gen      uint64 // st.gen when the exchange started
+	linked
 	mode     string
 	size     int
 	path     string
@@ -71,7 +86,7 @@ func (b *simBackend) start(st *h2Stream) {
 		mode = "die"
 	}
 	now := b.clock.Now()
-	x := &simExchange{st: st, gen: st.gen, mode: mode, size: size, path: path, started: now, lastMove: now, body: simBody(path, size)}
+	x := &simExchange{linked: linked{st, st.gen}, mode: mode, size: size, path: path, started: now, lastMove: now, body: simBody(path, size)}
 	x.bodyDone = st.body == nil
 	b.running = append(b.running, x)
 	b.started++

@@ -328,18 +328,29 @@ func (c *simClient) misbehave() {
 // fromServer parses bytes sluice wrote.
 func (c *simClient) fromServer(p []byte) {
 	c.inBuf = append(c.inBuf, p...)
-	for {
-		h, payload, n, err := frame.Next(c.inBuf, frame.MaxMaxFrameSize)
+	simFrames(&c.inBuf, -1, frame.MaxMaxFrameSize, c.frame, func(err error) {
+		c.fail("client: unparseable frame from sluice: %v", err)
+	})
+}
+
+// simFrames hands each whole frame at the start of *buf to each and
+// consumes it, while budget lasts (bytes; negative: no bound).
+func simFrames(buf *[]byte, budget int, maxFrame uint32, each func(frame.Header, []byte), bad func(error)) {
+	for budget != 0 {
+		h, payload, n, err := frame.Next(*buf, maxFrame)
 		if err != nil {
-			c.fail("client: unparseable frame from sluice: %v", err)
-			c.inBuf = nil
+			bad(err)
+			*buf = nil
 			return
 		}
 		if n == 0 {
 			return
 		}
-		c.frame(h, payload)
-		c.inBuf = c.inBuf[n:]
+		each(h, payload)
+		*buf = (*buf)[n:]
+		if budget > 0 {
+			budget = max(0, budget-n)
+		}
 	}
 }
 
@@ -516,17 +527,11 @@ func (c *simClient) headers(h frame.Header, payload []byte) {
 }
 
 func (c *simClient) data(h frame.Header, payload []byte) {
-	f, err := frame.ParseData(h, payload)
-	if err != nil {
-		c.fail("client: bad DATA: %v", err)
+	f, ok := simData(h, payload, &c.recvConn, &c.unackedWin, c.fail, "client: ")
+	if !ok {
 		return
 	}
 	n := int64(h.Length)
-	if n > c.recvConn {
-		c.fail("client: sluice overran the connection window by %d", n-c.recvConn)
-	}
-	c.recvConn -= n
-	c.unackedWin += n
 	r := c.streams[h.StreamID]
 	if r == nil {
 		if !c.seen(h.StreamID) {
@@ -548,6 +553,24 @@ func (c *simClient) data(h frame.Header, payload []byte) {
 	if f.EndStream {
 		c.finish(r)
 	}
+}
+
+// simData parses a DATA frame sluice sent to a peer model and charges it
+// to the connection window the model granted (win), failing when sluice
+// overran it; unacked counts what the model has to credit back.
+func simData(h frame.Header, payload []byte, win, unacked *int64, fail func(string, ...any), who string) (frame.Data, bool) {
+	f, err := frame.ParseData(h, payload)
+	if err != nil {
+		fail(who+"bad DATA: %v", err)
+		return f, false
+	}
+	n := int64(h.Length)
+	if n > *win {
+		fail(who+"sluice overran the connection window by %d", n-*win)
+	}
+	*win -= n
+	*unacked += n
+	return f, true
 }
 
 // finish checks a complete response against what the backend model sends
