@@ -30,7 +30,7 @@ var (
 	simSoak    = flag.Duration("sim.soak", 0, "simulator: run consecutive seeds for this long and report steps per second")
 	simTrace   = flag.Bool("sim.trace", false, "simulator: print every step of the seed")
 	simHostile = flag.Int("sim.hostile", 4, "simulator: one seed in N uses the hostile client")
-	simH2Back  = flag.Int("sim.h2back", 2, "simulator: one seed in N runs the real HTTP/2 backend code against byte-level backend models (0: never)")
+	simH2Back  = flag.Int("sim.h2back", 2, "simulator: one seed in N (and one hostile seed in two) runs the real HTTP/2 backend code against byte-level backend models (0: never)")
 )
 
 var simMetrics = metrics.New()
@@ -47,17 +47,18 @@ func TestSim(t *testing.T) {
 		}
 	case *simSoak > 0:
 		start := time.Now()
-		var steps, seeds int64
+		var total simResult
+		seeds := 0
 		for seed := *simFirst; time.Since(start) < *simSoak; seed++ {
 			r := runSim(seed, false)
-			steps += int64(r.steps)
+			total.add(r)
 			seeds++
 			if r.err != "" {
 				t.Fatalf("seed %d: %s\nreplay: go test ./internal/session -run 'TestSim$' -sim.seed=%d -sim.trace", seed, r.err, seed)
 			}
 		}
 		el := time.Since(start)
-		t.Logf("soak: %d seeds, %d steps in %v: %.0f steps/s", seeds, steps, el.Round(time.Second), float64(steps)/el.Seconds())
+		t.Logf("soak: %d seeds (%d to %d), %d steps in %v: %.0f steps/s; %s", seeds, *simFirst, *simFirst+int64(seeds)-1, total.steps, el.Round(time.Second), float64(total.steps)/el.Seconds(), total.summary())
 	default:
 		n := *simSeeds
 		if testing.Short() || raceEnabled && n == 300 {
@@ -168,7 +169,9 @@ func runSim(seed int64, trace bool) *simResult {
 	cl := backend.NewCluster("sim", backend.ClusterOptions{}, nil)
 	hooks := &simHooks{startExchange: r.be.start, endExchanges: r.be.endAll,
 		wrap: func(h h2.Handler) h2.Handler { return simWatch{Handler: h, r: r} }}
-	if *simH2Back > 0 && seed%int64(*simH2Back) == 1%int64(*simH2Back) {
+	// Real backends: odd seeds (with -sim.h2back=2), and one hostile
+	// seed in two (hostile seeds are even).
+	if n := int64(*simH2Back); n > 0 && (seed%n == 1%n || hostile && seed%8 == 0) {
 		r.hb = newSimH2Backend(r)
 		cl = r.hb.cl
 		hooks.startExchange, hooks.endExchanges = r.hb.start, r.hb.endAll
