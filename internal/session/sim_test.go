@@ -83,14 +83,14 @@ type simResult struct {
 	steps, requests, completed, resets, exchanges int
 	trace                                         []string
 	// The real HTTP/2 backend side (seeds that run it).
-	h2Seeds, backConns, refused, goAways, deaths, bodies int
+	h2Seeds, backConns, refused, goAways, deaths, bodies, badHeads, overruns int
 }
 
 func (r *simResult) summary() string {
 	s := fmt.Sprintf("%d steps, %d requests, %d complete, %d reset, %d exchanges", r.steps, r.requests, r.completed, r.resets, r.exchanges)
 	if r.h2Seeds > 0 {
-		s += fmt.Sprintf("; real HTTP/2 backends: %d seeds, %d connections, %d streams refused, %d GOAWAYs, %d connections died, %d request bodies checked",
-			r.h2Seeds, r.backConns, r.refused, r.goAways, r.deaths, r.bodies)
+		s += fmt.Sprintf("; real HTTP/2 backends: %d seeds, %d connections, %d streams refused, %d GOAWAYs, %d connections died, %d request bodies checked, %d malformed response heads, %d window overruns",
+			r.h2Seeds, r.backConns, r.refused, r.goAways, r.deaths, r.bodies, r.badHeads, r.overruns)
 	}
 	return s
 }
@@ -107,6 +107,8 @@ func (r *simResult) add(o *simResult) {
 	r.goAways += o.goAways
 	r.deaths += o.deaths
 	r.bodies += o.bodies
+	r.badHeads += o.badHeads
+	r.overruns += o.overruns
 }
 
 // simRun is one seed's world.
@@ -231,6 +233,7 @@ func runSim(seed int64, trace bool) *simResult {
 	if hb := r.hb; hb != nil {
 		res.exchanges = hb.started
 		res.h2Seeds, res.backConns, res.refused, res.goAways, res.deaths, res.bodies = 1, len(hb.peers), hb.refused, hb.goAways, hb.deaths, hb.bodies
+		res.badHeads, res.overruns = hb.badHeads, hb.overruns
 	}
 	return res
 }

@@ -60,6 +60,7 @@ type simClient struct {
 	// Outcomes.
 	completed, resets, refused, answered int
 	malformedPaths                       map[string]bool // requests that must never reach a backend
+	brokenPaths                          map[string]bool // responses a hostile backend broke: never complete
 }
 
 // simReq is one request stream as the client tracks it.
@@ -91,7 +92,7 @@ func newSimClient(rng *rand.Rand, hostile bool, fail func(string, ...any)) *simC
 		nextID: 1, streams: map[frame.StreamID]*simReq{}, maxStreams: 1 + rng.IntN(20),
 		recvConn: 65535, recvInit: 65535, sendConn: 65535, sendInit: 65535,
 		peerMaxFrame: frame.DefaultMaxFrameSize, serverMCS: 100,
-		malformedPaths: map[string]bool{},
+		malformedPaths: map[string]bool{}, brokenPaths: map[string]bool{},
 	}
 	c.enc = hpack.NewEncoder(&c.encBuf)
 	c.dec = hpack.NewDecoder(4096, func(f hpack.HeaderField) { c.decoded = append(c.decoded, f) })
@@ -580,6 +581,8 @@ func (c *simClient) finish(r *simReq) {
 	switch {
 	case r.malformed:
 		c.fail("client: malformed request %s got a response %d", r.path, r.status)
+	case c.brokenPaths[r.path] && r.status == 200:
+		c.fail("client: %s: a response the backend broke (malformed head, window overrun) reached the client whole", r.path)
 	case r.status == 200 && (r.mode == "ok" || r.mode == "trailers" || r.mode == "slow" || r.mode == "big"):
 		want := simBody(r.path, r.size)
 		if !bytes.Equal(r.got, want) {

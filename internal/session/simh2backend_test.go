@@ -32,6 +32,8 @@ type simH2Backend struct {
 	fail      func(string, ...any)
 	logf      func(string, ...any)
 	malformed map[string]bool
+	broken    map[string]bool // responses broken on purpose (hostile seeds)
+	hostile   bool
 	b         *backend.Backend
 	cl        *backend.Cluster
 	peers     []*simH2Peer
@@ -40,7 +42,7 @@ type simH2Backend struct {
 	started   int
 	processed map[string]bool // request paths a model processed
 	// Counts, for the run's summary.
-	refused, goAways, deaths, bodies int
+	refused, goAways, deaths, bodies, badHeads, overruns int
 	// The model's settings for every connection of this seed.
 	mcs     uint32
 	initWin uint32
@@ -53,7 +55,8 @@ type simTrip struct {
 }
 
 func newSimH2Backend(r *simRun) *simH2Backend {
-	hb := &simH2Backend{rng: r.rng, clock: r.clock, fail: r.fail, logf: r.logf, malformed: r.client.malformedPaths, processed: map[string]bool{}}
+	hb := &simH2Backend{rng: r.rng, clock: r.clock, fail: r.fail, logf: r.logf, malformed: r.client.malformedPaths,
+		broken: r.client.brokenPaths, hostile: r.client.hostile, processed: map[string]bool{}}
 	hb.mcs = []uint32{1, 2, 5, 100}[r.rng.IntN(4)]
 	hb.initWin = []uint32{65535, 16384, 1024, 1 << 20}[r.rng.IntN(4)]
 	hooks := &backend.SimHooks{
@@ -704,6 +707,9 @@ func (p *simH2Peer) answer(st *simH2PeerStream) {
 		p.hb.logf("backend %d: dies", p.id)
 		return
 	}
+	if p.hb.hostile && rng.IntN(8) == 0 && p.breakResponse(st) {
+		return
+	}
 	if !st.headSent {
 		if st.mode == "trailers" {
 			p.headers(st.id, false, ":status", "200", "x-sim", st.mode) // chunked: trailers follow
@@ -743,6 +749,38 @@ func (p *simH2Peer) answer(st *simH2PeerStream) {
 		p.headers(st.id, true, "grpc-status", "0")
 		p.ended(st)
 	}
+}
+
+// breakResponse (hostile seeds) breaks a response in a way sluice must
+// refuse to forward: a malformed head (an uppercase field name, RFC 9113
+// 8.2.1) or DATA beyond sluice's window (6.9.1). The model then goes on
+// with the response as if nothing happened: the client must never see it
+// complete with a 200.
+func (p *simH2Peer) breakResponse(st *simH2PeerStream) bool {
+	if !st.headSent {
+		p.headers(st.id, false, ":status", "200", "content-length", strconv.Itoa(st.size), "X-Bad", "1")
+		st.headSent = true
+		p.hb.logf("backend %d: malformed head on stream %d", p.id, st.id)
+		p.hb.badHeads++
+	} else {
+		win := min(p.sendConn, st.sendWin)
+		if win < 0 || win >= 64<<10 || st.sent+int(win)+1 > st.size {
+			return false
+		}
+		// Fill the window, then one byte more.
+		for left := int(win) + 1; left > 0; {
+			n := min(left, p.peerMaxFrame)
+			p.out = frame.AppendData(p.out, st.id, false, st.body[st.sent:st.sent+n])
+			st.sent += n
+			p.sendConn -= int64(n)
+			st.sendWin -= int64(n)
+			left -= n
+		}
+		p.hb.logf("backend %d: overruns the window on stream %d by 1", p.id, st.id)
+		p.hb.overruns++
+	}
+	p.hb.broken[st.path] = true
+	return true
 }
 
 // sendData sends up to n bytes of st's response body as one DATA frame,
