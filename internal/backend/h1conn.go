@@ -104,7 +104,7 @@ func (c *h1Conn) exchange(req *Request, body Body, w ResponseWriter, t Timeouts,
 			// body: stop the upload and never reuse either side.
 			body.Abort()
 			c.nc.Close()
-			<-up.done
+			c.waitUpload(up, 0)
 			res.BodyIncomplete = true
 			reusable = false
 		}
@@ -253,12 +253,7 @@ func (c *h1Conn) exchange(req *Request, body Body, w ResponseWriter, t Timeouts,
 			// are on their way to the backend (which answered as soon as
 			// it had them): let the upload finish rather than mistake it
 			// for an early answer and lose the client connection.
-			timer := time.NewTimer(lastWriteWait)
-			select {
-			case <-up.done:
-			case <-timer.C:
-			}
-			timer.Stop()
+			c.waitUpload(up, lastWriteWait)
 		}
 		if !up.finished() {
 			return nil // deferred cleanup aborts the upload; response is complete
@@ -529,9 +524,27 @@ func (e *clientBodyError) answer() *Error {
 	return &Error{Status: 400, Message: accesslog.MsgClientAborted, Err: e.err}
 }
 
+// waitUpload waits for the upload to end, at most d (0: no bound).
+func (c *h1Conn) waitUpload(up *upload, d time.Duration) {
+	if sim := c.pool.b.sim; sim != nil {
+		sim.Wait(up.done, d) // on the simulator's scheduler and clock
+		return
+	}
+	if d == 0 {
+		<-up.done
+		return
+	}
+	timer := time.NewTimer(d)
+	select {
+	case <-up.done:
+	case <-timer.C:
+	}
+	timer.Stop()
+}
+
 func (c *h1Conn) startUpload(body Body, chunked bool, t Timeouts, res *Result) *upload {
 	u := &upload{done: make(chan struct{})}
-	go func() {
+	c.pool.b.spawn(func() {
 		err := c.uploadRest(body, chunked, t, u)
 		res.BytesIn += u.progress.Load()
 		u.failure = err
@@ -543,7 +556,7 @@ func (c *h1Conn) startUpload(body Body, chunked bool, t Timeouts, res *Result) *
 			// for a response (it then reports this error).
 			c.nc.Close()
 		}
-	}()
+	})
 	return u
 }
 

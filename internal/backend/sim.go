@@ -27,6 +27,24 @@ type SimHooks struct {
 	AfterFunc func(d time.Duration, f func()) Timer
 	// OnConn hands the simulator each new connection to drive.
 	OnConn func(*SimConn)
+
+	// HTTP/1.1 exchanges run as they are, on goroutines the simulator
+	// schedules one at a time (a lockstep baton): Go starts one (an
+	// upload), and Wait blocks the caller until done is closed or d
+	// (0: no bound) passed on the simulator's clock. Their other
+	// blocking points are the simulator's own: the backend connection's
+	// Read, and the body and writer it hands to RoundTrip.
+	Go   func(f func())
+	Wait func(done <-chan struct{}, d time.Duration)
+}
+
+// spawn starts f on a goroutine, the simulator's when it runs.
+func (b *Backend) spawn(f func()) {
+	if b.sim != nil {
+		b.sim.Go(f)
+		return
+	}
+	go f()
 }
 
 // SimConn is the simulator's handle on one HTTP/2 backend connection.

@@ -30,6 +30,7 @@ var (
 	simSoak    = flag.Duration("sim.soak", 0, "simulator: run consecutive seeds for this long and report steps per second")
 	simTrace   = flag.Bool("sim.trace", false, "simulator: print every step of the seed")
 	simHostile = flag.Int("sim.hostile", 4, "simulator: one seed in N uses the hostile client")
+	simH1Back  = flag.Bool("sim.h1back", true, "simulator: seeds 2 and 4 mod 8 run the real HTTP/1.1 backend code against byte-level backend models")
 	simH2Back  = flag.Int("sim.h2back", 2, "simulator: one seed in N (and one hostile seed in two) runs the real HTTP/2 backend code against byte-level backend models (0: never)")
 )
 
@@ -84,6 +85,8 @@ type simResult struct {
 	trace                                         []string
 	// The real HTTP/2 backend side (seeds that run it).
 	h2Seeds, backConns, refused, goAways, deaths, bodies, badHeads, overruns int
+	// The real HTTP/1.1 backend side.
+	h1Seeds, h1Conns, h1IdleCloses, h1Requests int
 }
 
 func (r *simResult) summary() string {
@@ -91,6 +94,10 @@ func (r *simResult) summary() string {
 	if r.h2Seeds > 0 {
 		s += fmt.Sprintf("; real HTTP/2 backends: %d seeds, %d connections, %d streams refused, %d GOAWAYs, %d connections died, %d request bodies checked, %d malformed response heads, %d window overruns",
 			r.h2Seeds, r.backConns, r.refused, r.goAways, r.deaths, r.bodies, r.badHeads, r.overruns)
+	}
+	if r.h1Seeds > 0 {
+		s += fmt.Sprintf("; real HTTP/1.1 backends: %d seeds, %d connections, %d requests received, %d idle connections closed by the backend",
+			r.h1Seeds, r.h1Conns, r.h1Requests, r.h1IdleCloses)
 	}
 	return s
 }
@@ -109,6 +116,10 @@ func (r *simResult) add(o *simResult) {
 	r.bodies += o.bodies
 	r.badHeads += o.badHeads
 	r.overruns += o.overruns
+	r.h1Seeds += o.h1Seeds
+	r.h1Conns += o.h1Conns
+	r.h1IdleCloses += o.h1IdleCloses
+	r.h1Requests += o.h1Requests
 }
 
 // simRun is one seed's world.
@@ -121,7 +132,8 @@ type simRun struct {
 	inv    *h2.InvariantChecker
 	client *simClient
 	be     *simBackend
-	hb     *simH2Backend // the real HTTP/2 backend side (nil: exchange-level models)
+	hb     *simH2Backend // the real HTTP/2 backend side (nil: not this seed)
+	h1b    *simH1Backend // the real HTTP/1.1 backend side (nil: not this seed)
 	res    *simResult
 	trace  bool
 	failed atomic.Bool
@@ -177,6 +189,12 @@ func runSim(seed int64, trace bool) *simResult {
 		r.hb = newSimH2Backend(r)
 		cl = r.hb.cl
 		hooks.startExchange, hooks.endExchanges = r.hb.start, r.hb.endAll
+	} else if *simH1Back && (seed%8 == 2 || seed%8 == 4) {
+		// Real HTTP/1.1 backends: one even seed in four and one hostile
+		// seed in two; seed%8 == 6 keeps the exchange-level models.
+		r.h1b = newSimH1Backend(r)
+		cl = r.h1b.cl
+		hooks.startExchange, hooks.endExchanges = r.h1b.start, r.h1b.endAll
 	}
 	table, err := router.Build([]router.Rule[*backend.Cluster]{{Hostname: "sim.test", Path: "/", Target: cl}})
 	if err != nil {
@@ -212,7 +230,7 @@ func runSim(seed int64, trace bool) *simResult {
 	if !r.ended && !r.failed.Load() {
 		if r.client.open() != 0 || r.exchanges() != 0 || r.s.live != 0 {
 			r.fail("liveness: after the drain phase %d client streams, %d exchanges and %d session streams are still open%s",
-				r.client.open(), r.exchanges(), r.s.live, r.hb.describe())
+				r.client.open(), r.exchanges(), r.s.live, r.hb.describe()+r.h1b.describe())
 		}
 		// End the connection: a graceful drain or the client leaving.
 		if r.rng.IntN(2) == 0 {
@@ -234,6 +252,13 @@ func runSim(seed int64, trace bool) *simResult {
 		res.exchanges = hb.started
 		res.h2Seeds, res.backConns, res.refused, res.goAways, res.deaths, res.bodies = 1, len(hb.peers), hb.refused, hb.goAways, hb.deaths, hb.bodies
 		res.badHeads, res.overruns = hb.badHeads, hb.overruns
+	}
+	if h := r.h1b; h != nil {
+		res.exchanges = h.started
+		res.h1Seeds, res.h1Conns, res.h1IdleCloses = 1, len(h.peers), h.closes
+		for _, n := range h.processed {
+			res.h1Requests += n
+		}
 	}
 	return res
 }
@@ -269,9 +294,13 @@ func (r *simRun) step(draining bool) {
 		}
 	case k < 90 && r.hb != nil:
 		r.hb.acts()
+	case k < 90 && r.h1b != nil:
+		r.h1b.acts()
 	case k < 90:
 		r.be.act()
 		r.logf("backend acts (%d exchanges running)", len(r.be.running))
+	case r.h1b != nil && r.rng.IntN(2) == 0:
+		r.h1b.acts()
 	case r.hb != nil && r.rng.IntN(2) == 0:
 		// Real backends take many more steps per exchange than the
 		// exchange-level models: time moves at half the pace, or every
@@ -418,6 +447,9 @@ func (r *simRun) exchanges() int {
 	if r.hb != nil {
 		return len(r.hb.trips)
 	}
+	if r.h1b != nil {
+		return len(r.h1b.trips)
+	}
 	return len(r.be.running)
 }
 
@@ -426,6 +458,9 @@ func (r *simRun) exchanges() int {
 func (r *simRun) unsettled() []*h2Stream {
 	if r.hb != nil {
 		return r.hb.unsettled()
+	}
+	if r.h1b != nil {
+		return r.h1b.unsettled()
 	}
 	var out []*h2Stream
 	for _, x := range r.be.unsettled() {
@@ -448,6 +483,9 @@ func (r *simRun) finalChecks() {
 	}
 	if r.hb != nil {
 		r.hb.windDown()
+	}
+	if r.h1b != nil {
+		r.h1b.windDown()
 	}
 	if n := bufpool.Outstanding() - r.chunks; n != 0 {
 		r.fail("after the end: %d body chunks not freed", n)

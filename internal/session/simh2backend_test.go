@@ -79,16 +79,11 @@ func newSimH2Backend(r *simRun) *simH2Backend {
 
 // start runs a linked stream's exchange as a stepped round trip.
 func (hb *simH2Backend) start(st *h2Stream) {
-	path := string(st.breq.Path)
-	if hb.malformed[path] {
-		hb.fail("backend: a malformed request reached a backend: %s", path)
-	}
+	t := simLinked(st, hb.malformed, hb.fail)
 	var body backend.Body
 	if st.body != nil {
 		body = st.body
 	}
-	st.xres = backend.Result{}
-	t := st.sess.env.timeouts()
 	hb.trips = append(hb.trips, &simTrip{linked: linked{st, st.gen}, t: st.cl.SimRoundTrip(&st.breq, body, st, t, &st.xres, hb.clock.Now)})
 	hb.started++
 }
@@ -110,12 +105,28 @@ func (hb *simH2Backend) stepTrip(i int) {
 // as running.
 func (hb *simH2Backend) unsettled() []*h2Stream {
 	hb.finishing = pruneSettled(hb.finishing)
-	out := make([]*h2Stream, 0, len(hb.trips)+len(hb.finishing))
-	for _, x := range hb.trips {
-		out = append(out, x.st)
+	return linkedStreams(hb.trips, hb.finishing)
+}
+
+// simLinked is what every backend side does first with a linked stream:
+// no malformed request may reach it, and its exchange result starts
+// empty. It returns the exchange's timeouts.
+func simLinked(st *h2Stream, malformed map[string]bool, fail func(string, ...any)) backend.Timeouts {
+	if path := string(st.breq.Path); malformed[path] {
+		fail("backend: a malformed request reached a backend: %s", path)
 	}
-	for _, x := range hb.finishing {
-		out = append(out, x.st)
+	st.xres = backend.Result{}
+	return st.sess.env.timeouts()
+}
+
+// linkedStreams lists the streams of running and finishing exchanges.
+func linkedStreams[T interface{ link() *linked }](running, finishing []T) []*h2Stream {
+	out := make([]*h2Stream, 0, len(running)+len(finishing))
+	for _, x := range running {
+		out = append(out, x.link().st)
+	}
+	for _, x := range finishing {
+		out = append(out, x.link().st)
 	}
 	return out
 }
@@ -152,9 +163,12 @@ func (hb *simH2Backend) act() {
 // acts runs a few backend actions: the backend side has four kinds of
 // actor (round trips, owners, models, bytes) where the exchange-level
 // models have one, so it gets more of the scheduler's steps.
-func (hb *simH2Backend) acts() {
-	for i := 1 + hb.rng.IntN(3); i > 0; i-- {
-		hb.act()
+func (hb *simH2Backend) acts() { simActs(hb.rng, hb.act) }
+
+// simActs runs act one to three times.
+func simActs(rng *rand.Rand, act func()) {
+	for i := 1 + rng.IntN(3); i > 0; i-- {
+		act()
 	}
 }
 
@@ -247,7 +261,26 @@ func (hb *simH2Backend) windDown() {
 // simBackConn is sluice's end of a connection to a backend model: writes
 // land in the model's input; reads never happen (the simulator delivers
 // the model's bytes itself).
-type simBackConn struct{ p *simH2Peer }
+type simBackConn struct {
+	simBackAddrs
+	p *simH2Peer
+}
+
+// simBackAddrs are the addresses of a connection to a backend model.
+type simBackAddrs struct{}
+
+func (simBackAddrs) LocalAddr() net.Addr  { return simAddr("sluice") }
+func (simBackAddrs) RemoteAddr() net.Addr { return simAddr("backend") }
+
+// simReadSize is how many of n pending bytes one read moves: a random
+// amount, one byte at a time now and then.
+func simReadSize(rng *rand.Rand, n int) int {
+	k := 1 + rng.IntN(n)
+	if rng.IntN(6) == 0 {
+		k = 1
+	}
+	return k
+}
 
 func (c *simBackConn) Read([]byte) (int, error) {
 	panic("simBackConn.Read: the simulator feeds the connection itself")
@@ -262,8 +295,6 @@ func (c *simBackConn) Write(b []byte) (int, error) {
 }
 
 func (c *simBackConn) Close() error                     { c.p.sluiceClosed = true; return nil }
-func (c *simBackConn) LocalAddr() net.Addr              { return simAddr("sluice") }
-func (c *simBackConn) RemoteAddr() net.Addr             { return simAddr("backend") }
 func (c *simBackConn) SetDeadline(time.Time) error      { return nil }
 func (c *simBackConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *simBackConn) SetWriteDeadline(time.Time) error { return nil }
@@ -355,11 +386,7 @@ func (p *simH2Peer) deliver() {
 		return
 	}
 	if len(p.out) > 0 {
-		n := 1 + p.hb.rng.IntN(len(p.out))
-		if p.hb.rng.IntN(6) == 0 {
-			n = 1
-		}
-		n = p.sc.Deliver(p.out[:n])
+		n := p.sc.Deliver(p.out[:simReadSize(p.hb.rng, len(p.out))])
 		p.out = p.out[n:]
 		p.hb.logf("backend %d: sluice reads %d bytes", p.id, n)
 		return
