@@ -359,12 +359,13 @@ func (p *h2Pool) begin(x *h2Exchange, hc *h2Conn, req *Request, body Body, t Tim
 // uploaded accounts for the request body once the upload ended (aborted:
 // the response ended first and the rest of the body was refused).
 func (x *h2Exchange) uploaded(err, uerr error, aborted bool, res *Result, replay *replayBuffer) {
-	if (aborted || uerr != nil) && replay != nil {
+	if (aborted || uerr != nil) && replay != nil && replay.replays == 0 {
 		// An unfinished body cannot be replayed: the recording holds
 		// only its start. The upload fails on its own when the stream
 		// closed under it (refused, GOAWAY) before the exchange saw it;
 		// replaying then sent a truncated body as whole (seen in the
-		// simulator, seed 3).
+		// simulator, seed 3). A replay's recording is whole, whatever
+		// became of this attempt's upload.
 		replay.overflow = true
 	}
 	if err == nil && uerr != nil {

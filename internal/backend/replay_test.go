@@ -67,3 +67,19 @@ func TestSlotWaitDoesNotMarkDown(t *testing.T) {
 		t.Fatal("a backend whose stream slots were all busy was marked down")
 	}
 }
+
+// TestReplayStaysReplayable: a replayed attempt whose upload failed (its
+// stream refused again) leaves the recording whole: a further retry may
+// still send it.
+func TestReplayStaysReplayable(t *testing.T) {
+	replay := &replayBuffer{limit: 1 << 10}
+	replay.record([]byte("the whole body"))
+	replay.replays = 1
+	x := h2Exchange{c: &h2Call{}}
+	var res Result
+	refused := &staleConnError{e: &Error{Status: 502}, notProcessed: true}
+	x.uploaded(refused, errBackendConnLost, false, &res, replay)
+	if !replay.replayable() {
+		t.Fatal("a whole recording became unreplayable after a replay's upload failed")
+	}
+}
