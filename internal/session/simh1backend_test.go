@@ -251,13 +251,7 @@ func (hb *simH1Backend) livePeers() []*simH1Peer {
 	if hb == nil {
 		return nil
 	}
-	var out []*simH1Peer
-	for _, p := range hb.peers {
-		if !p.gone() {
-			out = append(out, p)
-		}
-	}
-	return out
+	return simFilter(hb.peers, func(p *simH1Peer) bool { return !p.gone() })
 }
 
 // endAll runs every exchange to its end (the session ended and cancelled

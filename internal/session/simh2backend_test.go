@@ -186,10 +186,15 @@ func (hb *simH2Backend) livePeers() []*simH2Peer {
 	if hb == nil {
 		return nil
 	}
-	var out []*simH2Peer
-	for _, p := range hb.peers {
-		if !p.ownerDone {
-			out = append(out, p)
+	return simFilter(hb.peers, func(p *simH2Peer) bool { return !p.ownerDone })
+}
+
+// simFilter returns the elements of xs that keep says to keep, in order.
+func simFilter[T any](xs []T, keep func(T) bool) []T {
+	var out []T
+	for _, x := range xs {
+		if keep(x) {
+			out = append(out, x)
 		}
 	}
 	return out
