@@ -17,7 +17,10 @@ import (
 // spent 6.6% of its CPU in copystack with a bound of 256). Instead, every
 // workerTrimEvery, the idle workers that were not needed during the whole
 // interval (the low-water mark of the idle stack) exit, down to
-// minIdleWorkers: after a peak the pool shrinks back within two intervals.
+// minIdleWorkers. Under steady load the low-water mark over a second is
+// near zero, so workers stay; after a burst (a few KiB of stack each) the
+// pool shrinks back within two seconds, so the memory of a peak does not
+// linger beside thousands of idle connections.
 type workers struct {
 	do func(job) // runs one job (runExchange; tests substitute theirs)
 
@@ -41,7 +44,7 @@ const (
 	// maxIdleWorkers bounds the idle stack whatever the peak was.
 	maxIdleWorkers = 8192
 	// workerTrimEvery is how often unneeded idle workers exit.
-	workerTrimEvery = 10 * time.Second
+	workerTrimEvery = time.Second
 )
 
 var exchangeWorkers = workers{do: runExchange}
