@@ -32,31 +32,69 @@ var (
 	simHostile = flag.Int("sim.hostile", 4, "simulator: one seed in N uses the hostile client")
 	simH1Back  = flag.Bool("sim.h1back", true, "simulator: seeds 2 and 4 mod 8 run the real HTTP/1.1 backend code against byte-level backend models")
 	simH2Back  = flag.Int("sim.h2back", 2, "simulator: one seed in N (and one hostile seed in two) runs the real HTTP/2 backend code against byte-level backend models (0: never)")
+	simFront   = flag.String("sim.front", "both", "simulator: the front sessions to run: h2, h1, or both (an HTTP/1.1-front seed for every four HTTP/2-front seeds)")
 )
+
+// simWorld is one kind of seed: the front session it runs.
+type simWorld struct {
+	front string // "h2" or "h1"
+	run   func(seed int64, trace bool) *simResult
+}
+
+var (
+	simH2World = simWorld{"h2", runSim}
+	simH1World = simWorld{"h1", func(seed int64, trace bool) *simResult { return runSimH1(seed, trace, false) }}
+)
+
+// replay is the command that replays one seed of the world.
+func (w simWorld) replay(seed int64) string {
+	front := ""
+	if w.front == "h1" {
+		front = " -sim.front=h1"
+	}
+	return fmt.Sprintf("go test ./internal/session -run 'TestSim$'%s -sim.seed=%d -sim.trace", front, seed)
+}
+
+// check runs one seed and fails the test with its replay command.
+func (w simWorld) check(t *testing.T, seed int64, trace bool) *simResult {
+	r := w.run(seed, trace)
+	if r.err != "" {
+		t.Fatalf("%s front, seed %d: %s\nreplay: %s", w.front, seed, r.err, w.replay(seed))
+	}
+	return r
+}
 
 var simMetrics = metrics.New()
 
 // TestSim runs the simulator over a range of seeds (CI runs the default
 // range; see docs/testing.md for a soak).
 func TestSim(t *testing.T) {
+	var worlds []simWorld
+	switch *simFront {
+	case "h2":
+		worlds = []simWorld{simH2World}
+	case "h1":
+		worlds = []simWorld{simH1World}
+	case "both":
+		worlds = []simWorld{simH2World, simH1World}
+	default:
+		t.Fatalf("-sim.front=%q: want h2, h1 or both", *simFront)
+	}
 	switch {
 	case *simSeed != 0:
-		r := runSim(*simSeed, *simTrace)
-		t.Logf("seed %d: %s", *simSeed, r.summary())
-		if r.err != "" {
-			t.Fatalf("seed %d: %s", *simSeed, r.err)
-		}
+		// A replay runs one world: the HTTP/2 front unless -sim.front=h1.
+		w := worlds[0]
+		r := w.check(t, *simSeed, *simTrace)
+		t.Logf("%s front, seed %d: %s", w.front, *simSeed, r.summary())
 	case *simSoak > 0:
 		start := time.Now()
 		var total simResult
 		seeds := 0
 		for seed := *simFirst; time.Since(start) < *simSoak; seed++ {
-			r := runSim(seed, false)
-			total.add(r)
-			seeds++
-			if r.err != "" {
-				t.Fatalf("seed %d: %s\nreplay: go test ./internal/session -run 'TestSim$' -sim.seed=%d -sim.trace", seed, r.err, seed)
+			for _, w := range worlds {
+				total.add(w.check(t, seed, false))
 			}
+			seeds++
 		}
 		el := time.Since(start)
 		t.Logf("soak: %d seeds (%d to %d), %d steps in %v: %.0f steps/s; %s", seeds, *simFirst, *simFirst+int64(seeds)-1, total.steps, el.Round(time.Second), float64(total.steps)/el.Seconds(), total.summary())
@@ -67,15 +105,19 @@ func TestSim(t *testing.T) {
 			// .ci/run runs the full seed budget without it.
 			n = min(n, 60)
 		}
-		var total simResult
-		for seed := *simFirst; seed < *simFirst+int64(n); seed++ {
-			r := runSim(seed, false)
-			total.add(r)
-			if r.err != "" {
-				t.Fatalf("seed %d: %s\nreplay: go test ./internal/session -run 'TestSim$' -sim.seed=%d -sim.trace", seed, r.err, seed)
+		for _, w := range worlds {
+			// With both fronts, the HTTP/1.1 front runs a quarter of
+			// the range (its first seeds, so one in four is hostile).
+			k := n
+			if len(worlds) > 1 && w.front == "h1" {
+				k = max(1, n/4)
 			}
+			var total simResult
+			for seed := *simFirst; seed < *simFirst+int64(k); seed++ {
+				total.add(w.check(t, seed, false))
+			}
+			t.Logf("%s front, %d seeds: %s", w.front, k, total.summary())
 		}
-		t.Logf("%d seeds: %s", n, total.summary())
 	}
 }
 
@@ -87,6 +129,9 @@ type simResult struct {
 	h2Seeds, backConns, refused, goAways, deaths, bodies, badHeads, overruns int
 	// The real HTTP/1.1 backend side.
 	h1Seeds, h1Conns, h1IdleCloses, h1Requests int
+	// The HTTP/1.1 front: seeds, attacks answered, requests left
+	// unanswered when the connection ended.
+	h1FrontSeeds, h1Rejected, h1Unanswered int
 }
 
 func (r *simResult) summary() string {
@@ -98,6 +143,10 @@ func (r *simResult) summary() string {
 	if r.h1Seeds > 0 {
 		s += fmt.Sprintf("; real HTTP/1.1 backends: %d seeds, %d connections, %d requests received, %d idle connections closed by the backend",
 			r.h1Seeds, r.h1Conns, r.h1Requests, r.h1IdleCloses)
+	}
+	if r.h1FrontSeeds > 0 {
+		s += fmt.Sprintf("; HTTP/1.1 front: %d seeds, %d attacks answered, %d requests unanswered at the end; real HTTP/1.1 backends: %d connections, %d requests received, %d idle connections closed by the backend",
+			r.h1FrontSeeds, r.h1Rejected, r.h1Unanswered, r.h1Conns, r.h1Requests, r.h1IdleCloses)
 	}
 	return s
 }
@@ -120,12 +169,15 @@ func (r *simResult) add(o *simResult) {
 	r.h1Conns += o.h1Conns
 	r.h1IdleCloses += o.h1IdleCloses
 	r.h1Requests += o.h1Requests
+	r.h1FrontSeeds += o.h1FrontSeeds
+	r.h1Rejected += o.h1Rejected
+	r.h1Unanswered += o.h1Unanswered
 }
 
 // simRun is one seed's world.
 type simRun struct {
+	simCore
 	rng    *rand.Rand
-	clock  *simClock
 	conn   *simConn
 	env    *Env
 	s      *h2Session
@@ -134,24 +186,61 @@ type simRun struct {
 	be     *simBackend
 	hb     *simH2Backend // the real HTTP/2 backend side (nil: not this seed)
 	h1b    *simH1Backend // the real HTTP/1.1 backend side (nil: not this seed)
-	res    *simResult
-	trace  bool
-	failed atomic.Bool
 	ended  bool
-	chunks int64    // bufpool chunks in use before the seed
 	unfed  [][]byte // bytes posted to the session, not yet fed to the engine
 }
 
-func (r *simRun) fail(format string, args ...any) {
+// simCore is what a seed's world of either front has: its clock, result,
+// first failure and trace.
+type simCore struct {
+	clock   *simClock
+	res     *simResult
+	trace   bool // print every step
+	capture bool // keep every step in res.trace (to compare replays)
+	failed  atomic.Bool
+	chunks  int64 // bufpool chunks in use before the seed
+}
+
+func newSimCore(trace, capture bool) simCore {
+	return simCore{clock: newSimClock(), res: &simResult{}, trace: trace, capture: capture, chunks: bufpool.Outstanding()}
+}
+
+func (r *simCore) fail(format string, args ...any) {
 	if r.failed.Swap(true) {
 		return
 	}
 	r.res.err = fmt.Sprintf(format, args...)
 }
 
-func (r *simRun) logf(format string, args ...any) {
+func (r *simCore) logf(format string, args ...any) {
+	if !r.trace && !r.capture {
+		return
+	}
+	line := fmt.Sprintf("[%s] %s", r.clock.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
 	if r.trace {
-		fmt.Printf("[%s] %s\n", r.clock.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+		fmt.Println(line)
+	}
+	if r.capture {
+		r.res.trace = append(r.res.trace, line)
+	}
+}
+
+// endChecks reports whether the end-of-seed checks apply: no failure yet,
+// and the connection ended (a failure otherwise).
+func (r *simCore) endChecks(ended bool) bool {
+	if r.failed.Load() {
+		return false
+	}
+	if !ended {
+		r.fail("the connection did not end")
+	}
+	return ended
+}
+
+// chunksFreed checks that the seed left no body chunk in use.
+func (r *simCore) chunksFreed() {
+	if n := bufpool.Outstanding() - r.chunks; n != 0 {
+		r.fail("after the end: %d body chunks not freed", n)
 	}
 }
 
@@ -173,8 +262,7 @@ func (w simWatch) OnClosed(s *h2.Stream) {
 }
 
 func runSim(seed int64, trace bool) *simResult {
-	r := &simRun{rng: rand.New(rand.NewPCG(uint64(seed), 0x5111ce)), clock: newSimClock(), conn: &simConn{}, res: &simResult{}, trace: trace}
-	r.chunks = bufpool.Outstanding()
+	r := &simRun{simCore: newSimCore(trace, false), rng: rand.New(rand.NewPCG(uint64(seed), 0x5111ce)), conn: &simConn{}}
 	fail := func(format string, args ...any) { r.fail(format, args...) }
 	hostile := *simHostile > 0 && seed%int64(*simHostile) == 0
 	r.client = newSimClient(r.rng, hostile, fail)
@@ -192,7 +280,7 @@ func runSim(seed int64, trace bool) *simResult {
 	} else if *simH1Back && (seed%8 == 2 || seed%8 == 4) {
 		// Real HTTP/1.1 backends: one even seed in four and one hostile
 		// seed in two; seed%8 == 6 keeps the exchange-level models.
-		r.h1b = newSimH1Backend(r)
+		r.h1b = newSimH1Backend(r.rng, r.clock, fail, r.logf, r.client.malformedPaths)
 		cl = r.h1b.cl
 		hooks.startExchange, hooks.endExchanges = r.h1b.start, r.h1b.endAll
 	}
@@ -471,11 +559,7 @@ func (r *simRun) unsettled() []*h2Stream {
 
 // finalChecks runs when the connection is over: nothing is left behind.
 func (r *simRun) finalChecks() {
-	if r.failed.Load() {
-		return
-	}
-	if !r.ended {
-		r.fail("the connection did not end")
+	if !r.endChecks(r.ended) {
 		return
 	}
 	if r.s.live != 0 || r.exchanges() != 0 || r.s.conn.ActiveStreams() != 0 {
@@ -487,7 +571,5 @@ func (r *simRun) finalChecks() {
 	if r.h1b != nil {
 		r.h1b.windDown()
 	}
-	if n := bufpool.Outstanding() - r.chunks; n != 0 {
-		r.fail("after the end: %d body chunks not freed", n)
-	}
+	r.chunksFreed()
 }

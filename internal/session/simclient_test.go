@@ -117,12 +117,15 @@ var simModes = []struct {
 	weight int
 }{{"ok", 40}, {"trailers", 10}, {"slow", 10}, {"reset", 6}, {"mid", 6}, {"die", 6}, {"stall", 3}, {"big", 6}}
 
-func (c *simClient) pickMode() string {
+func (c *simClient) pickMode() string { return simPickMode(c.rng) }
+
+// simPickMode picks a backend mode by weight.
+func simPickMode(rng *rand.Rand) string {
 	total := 0
 	for _, m := range simModes {
 		total += m.weight
 	}
-	r := c.rng.IntN(total)
+	r := rng.IntN(total)
 	for _, m := range simModes {
 		if r -= m.weight; r < 0 {
 			return m.name

@@ -132,6 +132,12 @@ type simH1Backend struct {
 	started   int
 	processed map[string]int // request path -> times a model processed it
 	closes    int            // idle keep-alive connections the models closed
+	// badBody lists requests whose body is malformed (an HTTP/1.1 front's
+	// hostile client): their head may reach a model, a whole body never.
+	badBody map[string]bool
+	// onRequest, when set, sees every request head a model parses (the
+	// HTTP/1.1 front checks their order against the client's).
+	onRequest func(path string)
 }
 
 type simH1Trip struct {
@@ -140,12 +146,15 @@ type simH1Trip struct {
 	err  error
 }
 
-func newSimH1Backend(r *simRun) *simH1Backend {
-	hb := &simH1Backend{rng: r.rng, clock: r.clock, fail: r.fail, logf: r.logf, malformed: r.client.malformedPaths,
-		baton: newSimBaton(r.rng), processed: map[string]int{}}
-	hooks := &backend.SimHooks{Go: hb.baton.Go, Wait: hb.baton.Wait(r.clock)}
+// newSimH1Backend builds the backend side of a seed (either front): the
+// models report failures to fail and steps to logf; malformed lists the
+// request paths that must never reach them.
+func newSimH1Backend(rng *rand.Rand, clock *simClock, fail, logf func(string, ...any), malformed map[string]bool) *simH1Backend {
+	hb := &simH1Backend{rng: rng, clock: clock, fail: fail, logf: logf, malformed: malformed,
+		baton: newSimBaton(rng), processed: map[string]int{}}
+	hooks := &backend.SimHooks{Go: hb.baton.Go, Wait: hb.baton.Wait(clock)}
 	hb.b = backend.NewBackend("sim", "h1", "sim:1", 1, backend.Options{
-		Now: r.clock.Now, Protocol: backend.HTTP1, Sim: hooks, MaxIdle: 1 + r.rng.IntN(4),
+		Now: clock.Now, Protocol: backend.HTTP1, Sim: hooks, MaxIdle: 1 + rng.IntN(4),
 		Dial: func(string, string, time.Duration) (net.Conn, error) {
 			p := &simH1Peer{hb: hb, id: len(hb.peers) + 1}
 			p.conn = &simH1Conn{p: p}
@@ -366,6 +375,7 @@ type simH1Peer struct {
 	eofDelivered  bool
 
 	head   h1.RequestHead
+	method string
 	inReq  bool // a head was parsed, its body is being read
 	chunk  h1.ChunkedDecoder
 	left   int64 // Content-Length body bytes still to come
@@ -432,6 +442,7 @@ func (p *simH1Peer) fail(format string, args ...any) {
 
 // read parses the request head and consumes body bytes.
 func (p *simH1Peer) read(n int) {
+	rng := p.hb.rng
 	if !p.inReq {
 		hn, err := h1.ParseRequestHead(p.req, &p.head, h1.Limits{})
 		if err == h1.ErrIncomplete {
@@ -442,7 +453,7 @@ func (p *simH1Peer) read(n int) {
 			p.req = nil
 			return
 		}
-		p.path = string(p.head.Target)
+		p.path, p.method = string(p.head.Target), string(p.head.Method)
 		p.req = p.req[hn:]
 		p.inReq, p.got, p.reqEnd, p.sent, p.headSent = true, nil, false, 0, false
 		p.left = max(0, p.head.ContentLength)
@@ -460,10 +471,18 @@ func (p *simH1Peer) read(n int) {
 		}
 		p.mode, p.size, p.body = mode, size, simBody(p.path, size)
 		p.hb.processed[p.path]++
-		if p.hb.processed[p.path] > 1 && (p.head.Chunked || p.head.ContentLength > 0 || string(p.head.Method) != "GET") {
+		if p.hb.processed[p.path] > 1 && (p.head.Chunked || p.head.ContentLength > 0 || p.method != "GET" && p.method != "HEAD") {
 			p.fail("request %s processed twice (only an idempotent request without a body may be retried)", p.path)
 		}
 		p.hb.logf("h1 backend %d: request %s %s", p.id, p.head.Method, p.path)
+		if p.hb.onRequest != nil {
+			p.hb.onRequest(p.path)
+		}
+		if p.head.Expect100 && rng.IntN(2) == 0 {
+			// Sometimes the backend invites the body; otherwise sluice
+			// sends it after its own wait (expectWait).
+			p.out = append(p.out, "HTTP/1.1 100 Continue\r\n\r\n"...)
+		}
 		return
 	}
 	for n > 0 && !p.reqEnd && len(p.req) > 0 {
@@ -495,6 +514,9 @@ func (p *simH1Peer) read(n int) {
 
 func (p *simH1Peer) requestEnded() {
 	p.reqEnd = true
+	if p.hb.badBody[p.path] {
+		p.fail("a malformed request body reached the backend whole: %s", p.path)
+	}
 	if len(p.got) == 0 {
 		return
 	}
@@ -525,9 +547,16 @@ func (p *simH1Peer) answer() {
 	if !p.headSent {
 		p.headSent = true
 		if p.chunked() {
-			p.out = append(p.out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Sim: "+p.mode+"\r\n\r\n"...)
+			p.out = append(p.out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Sim: "+p.mode+"\r\n"...)
 		} else {
-			p.out = append(p.out, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(p.size)+"\r\nX-Sim: "+p.mode+"\r\n\r\n"...)
+			p.out = append(p.out, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(p.size)+"\r\nX-Sim: "+p.mode+"\r\n"...)
+		}
+		// The path names the request the response answers: a client
+		// checks that pipelined responses come back in order.
+		p.out = append(p.out, "X-Sim-Path: "+p.path+"\r\n\r\n"...)
+		if p.method == "HEAD" {
+			p.next() // a response to HEAD has no body
+			return
 		}
 		if p.size == 0 && p.mode != "mid" {
 			p.ended()
@@ -573,8 +602,7 @@ func (p *simH1Peer) chunked() bool {
 	return p.mode == "trailers" || p.mode == "slow" || p.mode == "mid"
 }
 
-// ended finishes the response; the connection is ready for the next
-// request (an early answer closes it: the rest of the body is not read).
+// ended finishes the response body.
 func (p *simH1Peer) ended() {
 	switch p.mode {
 	case "trailers":
@@ -582,6 +610,12 @@ func (p *simH1Peer) ended() {
 	case "slow":
 		p.out = append(p.out, "0\r\n\r\n"...)
 	}
+	p.next()
+}
+
+// next readies the connection for the next request (an early answer
+// closes it: the rest of the body is not read).
+func (p *simH1Peer) next() {
 	p.inReq = false
 	if !p.reqEnd {
 		p.close("answered early: closes")
