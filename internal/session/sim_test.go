@@ -32,7 +32,7 @@ var (
 	simHostile = flag.Int("sim.hostile", 4, "simulator: one seed in N uses the hostile client")
 	simH1Back  = flag.Bool("sim.h1back", true, "simulator: seeds 2 and 4 mod 8 run the real HTTP/1.1 backend code against byte-level backend models")
 	simH2Back  = flag.Int("sim.h2back", 2, "simulator: one seed in N (and one hostile seed in two) runs the real HTTP/2 backend code against byte-level backend models (0: never)")
-	simFront   = flag.String("sim.front", "both", "simulator: the front sessions to run: h2, h1, or both (an HTTP/1.1-front seed for every four HTTP/2-front seeds)")
+	simFront   = flag.String("sim.front", "both", "simulator: the front sessions to run: h2, h1, or both (an HTTP/1.1-front seed for every two HTTP/2-front seeds)")
 )
 
 // simWorld is one kind of seed: the front session it runs.
@@ -106,11 +106,12 @@ func TestSim(t *testing.T) {
 			n = min(n, 60)
 		}
 		for _, w := range worlds {
-			// With both fronts, the HTTP/1.1 front runs a quarter of
-			// the range (its first seeds, so one in four is hostile).
+			// With both fronts, the HTTP/1.1 front runs half the
+			// range (its first seeds, so one in four is hostile): its
+			// seeds cost a fifth of the HTTP/2 front's.
 			k := n
 			if len(worlds) > 1 && w.front == "h1" {
-				k = max(1, n/4)
+				k = max(1, n/2)
 			}
 			var total simResult
 			for seed := *simFirst; seed < *simFirst+int64(k); seed++ {

@@ -430,6 +430,7 @@ func (c *simH1Client) parse() bool {
 				c.fail("client: interim response %d to %s (expect %v)", h.Status, r.path, r.expect)
 			}
 			r.got100 = true
+			c.logf("client: 100 Continue for %s", r.path)
 			c.inBuf = c.inBuf[n:]
 			return true
 		}
@@ -747,6 +748,17 @@ func (r *simH1Run) step(draining bool) {
 	}
 	if r.done && r.env.Active() != 0 {
 		r.fail("front: the session returned but is still registered")
+	}
+	// One connection serves one request at a time: at most one backend
+	// connection sluice holds is inside a request.
+	busy := 0
+	for _, p := range r.hb.peers {
+		if p.inReq && !p.conn.closed && !p.closedByModel {
+			busy++
+		}
+	}
+	if busy > 1 {
+		r.fail("front: %d requests at the backend at once from one HTTP/1.1 connection", busy)
 	}
 }
 
