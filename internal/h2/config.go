@@ -1,6 +1,9 @@
 package h2
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // Role is the engine's side of the connection.
 type Role uint8
@@ -132,4 +135,32 @@ func (f *FloodLimits) SetDefaults() {
 	d(&f.GlitchCount, 100)
 	d(&f.RefusedStreamsBeforeShrink, 50)
 	d(&f.PriorityEntries, 4096)
+}
+
+// Connections with the same settings share one Config: a listener's or a
+// backend's thousands of connections would otherwise each carry a copy
+// (208 bytes, enough to push Conn into a larger size class). A Config is
+// never changed after NewConn.
+var configs struct {
+	sync.Mutex
+	m map[Config]*Config
+}
+
+// maxInternedConfigs bounds the set across reloads; when it is full it
+// starts afresh (connections keep the Config they hold).
+const maxInternedConfigs = 256
+
+// internConfig returns the shared copy of cfg (defaults already applied).
+func internConfig(cfg Config) *Config {
+	configs.Lock()
+	defer configs.Unlock()
+	if p, ok := configs.m[cfg]; ok {
+		return p
+	}
+	if configs.m == nil || len(configs.m) >= maxInternedConfigs {
+		configs.m = make(map[Config]*Config)
+	}
+	p := &cfg
+	configs.m[cfg] = p
+	return p
 }

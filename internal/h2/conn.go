@@ -99,7 +99,7 @@ var ErrClosed = errors.New("http2: connection closed")
 
 // Conn is one HTTP/2 connection, either side.
 type Conn struct {
-	cfg   Config
+	cfg   *Config // shared by every connection with the same settings (internConfig)
 	h     Handler
 	obs   Observer
 	now   func() time.Time
@@ -114,8 +114,7 @@ type Conn struct {
 	enc *hpackx.Encoder
 	// hbuf is scratch for encoding a header block.
 	hbuf []byte
-	req  Request
-	resp Response
+	msg  *messages // the message being decoded; pooled while idle (scratch.go)
 
 	out []byte // frames waiting for the driver
 
@@ -212,7 +211,7 @@ func NewConn(cfg Config, h Handler, obs Observer, now func() time.Time) *Conn {
 		now = time.Now
 	}
 	c := &Conn{
-		cfg: cfg, h: h, obs: obs, now: now,
+		cfg: internConfig(cfg), h: h, obs: obs, now: now,
 		streams:        make(map[StreamID]*Stream),
 		peerMaxFrame:   frame.DefaultMaxFrameSize,
 		peerInitWindow: initialWindow,

@@ -247,10 +247,10 @@ func (c *Conn) openPeerStream(hb headerBlock, fields []Field, over hpackx.LimitK
 		c.writeHeaders(s, 431, nil, true)
 		return c.sentEndStream(s, hb.endStream)
 	}
-	if err := validateRequest(hb.id, fields, &c.req); err != nil {
+	req := &c.messages().req
+	if err := validateRequest(hb.id, fields, req); err != nil {
 		return err
 	}
-	req := &c.req
 	req.EndStream = hb.endStream
 	s.declaredLen = req.ContentLength
 	if hb.endStream {
@@ -302,10 +302,10 @@ func (c *Conn) recvResponse(s *Stream, fields []Field, over hpackx.LimitKind, en
 		}
 		return c.recvTrailers(s, fields, over, end)
 	}
-	if err := validateResponse(s.id, fields, &c.resp); err != nil {
+	resp := &c.messages().resp
+	if err := validateResponse(s.id, fields, resp); err != nil {
 		return err
 	}
-	resp := &c.resp
 	resp.EndStream = end
 	if resp.Status >= 200 {
 		s.respStarted = true

@@ -17,7 +17,26 @@ var (
 	// streams holds released Streams (with their queue storage) beyond a
 	// connection's own free list, and those of idle connections.
 	streams sync.Pool
+	// messagePool holds the decoded-message scratch of idle connections.
+	messagePool = sync.Pool{New: func() any { return new(messages) }}
 )
+
+// messages is where a connection decodes the head it hands to its
+// Handler: a request (server) or a response (client). Only a connection
+// that is decoding needs it, so an idle one gives it back.
+type messages struct {
+	req  Request
+	resp Response
+}
+
+// messages returns the connection's message scratch, taking it from the
+// pool after Trim gave it back.
+func (c *Conn) messages() *messages {
+	if c.msg == nil {
+		c.msg = messagePool.Get().(*messages)
+	}
+	return c.msg
+}
 
 // wake takes the scratch Trim gave back. Every entry point that may
 // write a frame calls it first; one that does not only costs a fresh
@@ -47,10 +66,13 @@ func (c *Conn) Trim() {
 	}
 	streamLists.Put(c.closedQ)
 	c.closedQ = nil
-	fieldLists.Put(c.req.Fields)
-	c.req.Fields = nil
-	fieldLists.Put(c.resp.Fields)
-	c.resp.Fields = nil
+	if m := c.msg; m != nil {
+		fieldLists.Put(m.req.Fields)
+		fieldLists.Put(m.resp.Fields)
+		*m = messages{}
+		messagePool.Put(m)
+		c.msg = nil
+	}
 	if len(c.streams) == 0 {
 		for i, s := range c.free {
 			streams.Put(s)
