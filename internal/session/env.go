@@ -88,6 +88,10 @@ type simHooks struct {
 	endExchanges func()
 	// wrap lets the simulator watch the engine's callbacks.
 	wrap func(h2.Handler) h2.Handler
+	// roundTrip runs an HTTP/1.1 session's exchange instead of
+	// Cluster.RoundTrip: the simulator steps its HTTP/2 backends
+	// (backend.SimTrip) on the session's goroutine.
+	roundTrip func(cl *backend.Cluster, req *backend.Request, body backend.Body, w backend.ResponseWriter, res *backend.Result) error
 }
 
 // NewEnv fills defaults and returns an Env ready for Serve calls.

@@ -310,7 +310,12 @@ func (s *h1Session) handle(n int) bool {
 	// (the exchange's upload goroutine writes to it) once per request.
 	res := &s.res
 	*res = backend.Result{}
-	err := cl.RoundTrip(br, body, s, env.timeouts(), res)
+	var err error
+	if sim := env.sim; sim != nil && sim.roundTrip != nil {
+		err = sim.roundTrip(cl, br, body, s, res) // HTTP/2 backends, stepped
+	} else {
+		err = cl.RoundTrip(br, body, s, env.timeouts(), res)
+	}
 	rec.Status = res.Status
 	rec.BackendConn, rec.TimeToFirst = res.ConnectTime, res.TTFB
 	rec.BytesIn, rec.Retries = res.BytesIn, res.Retries

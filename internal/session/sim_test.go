@@ -275,7 +275,7 @@ func runSim(seed int64, trace bool) *simResult {
 	// Real backends: odd seeds (with -sim.h2back=2), and one hostile
 	// seed in two (hostile seeds are even).
 	if n := int64(*simH2Back); n > 0 && (seed%n == 1%n || hostile && seed%8 == 0) {
-		r.hb = newSimH2Backend(r)
+		r.hb = newSimH2Backend(r.rng, r.clock, fail, r.logf, r.client.malformedPaths, r.client.brokenPaths, hostile)
 		cl = r.hb.cl
 		hooks.startExchange, hooks.endExchanges = r.hb.start, r.hb.endAll
 	} else if *simH1Back && (seed%8 == 2 || seed%8 == 4) {
@@ -337,10 +337,8 @@ func runSim(seed int64, trace bool) *simResult {
 	res := r.res
 	res.requests = int(r.client.nextID / 2)
 	res.completed, res.resets, res.exchanges = r.client.completed, r.client.resets, r.be.started
-	if hb := r.hb; hb != nil {
-		res.exchanges = hb.started
-		res.h2Seeds, res.backConns, res.refused, res.goAways, res.deaths, res.bodies = 1, len(hb.peers), hb.refused, hb.goAways, hb.deaths, hb.bodies
-		res.badHeads, res.overruns = hb.badHeads, hb.overruns
+	if r.hb != nil {
+		r.hb.count(res)
 	}
 	if h := r.h1b; h != nil {
 		res.exchanges = h.started

@@ -71,6 +71,15 @@ func (b *simBaton) park(cond func() bool) {
 	<-g.resume
 }
 
+// pass gives the baton back and stays runnable: a goroutine that polls
+// (a stepped round trip) lets the others run between its steps.
+func (b *simBaton) pass() {
+	g := b.cur
+	g.cond = nil
+	b.yield <- struct{}{}
+	<-g.resume
+}
+
 // Wait implements backend.SimHooks.Wait.
 func (b *simBaton) Wait(clock *simClock) func(done <-chan struct{}, d time.Duration) {
 	return func(done <-chan struct{}, d time.Duration) {
