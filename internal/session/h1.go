@@ -341,6 +341,7 @@ func (s *h1Session) handle(n int) bool {
 			}
 			rec.Status = be.Status
 			s.answer(be.Status, cl, s.closing || !s.bodyConsumed(body))
+			keep = keep && !s.closing // an answer that closes, or did not go out whole
 			env.Metrics.DefaultAnswer(be.Status, be.Message)
 		default:
 			// The response started and cannot be completed: cut the

@@ -189,7 +189,12 @@ func (s *h1Session) answer(status int, cl *backend.Cluster, closing bool) {
 	s.wb = wb
 	s.resp.status = status
 	s.resp.bytesOut = int64(len(body))
-	s.flush()
+	if s.flush() != nil {
+		// The answer may have gone out in part (a write timeout): the
+		// client's response stream is cut mid-message, and any later
+		// response would be read as the rest of this one.
+		s.closing = true
+	}
 }
 
 // Tunnel relays bytes both ways after a 101 (WebSocket and other upgrades)
