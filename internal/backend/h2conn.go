@@ -537,18 +537,7 @@ func (hc *h2Conn) OnData(hs *h2.Stream, p []byte, end bool) {
 		hc.conn.Consume(hs, len(p))
 		return
 	}
-	for len(p) > 0 {
-		var ch *bufpool.Chunk
-		if n := len(c.respQ); n > 0 && c.respQ[n-1].Room() > 0 {
-			ch = c.respQ[n-1]
-		} else {
-			ch = bufpool.Get()
-			c.respQ = append(c.respQ, ch)
-		}
-		n := min(ch.Room(), len(p))
-		ch.B = append(ch.B, p[:n]...)
-		p = p[n:]
-	}
+	c.respQ = bufpool.AppendBytes(c.respQ, p)
 	if end {
 		c.respEnd = true
 	}

@@ -419,15 +419,9 @@ func buildH2Request(fields []h2.Field, store []byte, r *Request, tlsBackend bool
 		if f.Kind.IsHopByHop() || len(sp) >= len(spans)-6 {
 			continue
 		}
-		start := len(store)
-		for _, ch := range f.Name {
-			if 'A' <= ch && ch <= 'Z' {
-				ch += 'a' - 'A'
-			}
-			store = append(store, ch)
-		}
+		store = h1.AppendLower(store, f.Name)
 		store = append(store, f.Value...)
-		sp = append(sp, span{len(store) - start - len(f.Value), len(f.Value)})
+		sp = append(sp, span{len(f.Name), len(f.Value)})
 	}
 	if r.ContentLength >= 0 && r.HasBody {
 		var num [20]byte
@@ -551,15 +545,8 @@ func (c *h2Call) uploadStep(body Body, replay *replayBuffer, block bool) (upStat
 			c.mu.Unlock()
 			return upWaitBudget, nil
 		}
-		var ch *bufpool.Chunk
-		if n := len(c.upQ); n > 0 && c.upQ[n-1].Room() > 0 {
-			ch = c.upQ[n-1]
-		} else {
-			ch = bufpool.Get()
-			c.upQ = append(c.upQ, ch)
-		}
-		n := min(ch.Room(), len(c.upPiece))
-		ch.B = append(ch.B, c.upPiece[:n]...)
+		var n int
+		c.upQ, n = bufpool.Fill(c.upQ, c.upPiece)
 		c.upPiece = c.upPiece[n:]
 		c.upOutstanding += n
 		c.upTotal += int64(n)
@@ -577,7 +564,7 @@ func (c *h2Call) uploadStep(body Body, replay *replayBuffer, block bool) (upStat
 			if tr[i].Kind.IsHopByHop() {
 				continue
 			}
-			trailers = append(trailers, h2.Field{Name: lower(tr[i].Name), Value: append([]byte(nil), tr[i].Value...)})
+			trailers = append(trailers, h2.Field{Name: h1.AppendLower(make([]byte, 0, len(tr[i].Name)), tr[i].Name), Value: append([]byte(nil), tr[i].Value...)})
 		}
 	}
 	c.mu.Lock()
@@ -589,17 +576,6 @@ func (c *h2Call) uploadStep(body Body, replay *replayBuffer, block bool) (upStat
 		c.post(h2evUpload)
 	}
 	return upDone, nil
-}
-
-func lower(b []byte) []byte {
-	out := make([]byte, len(b))
-	for i, ch := range b {
-		if 'A' <= ch && ch <= 'Z' {
-			ch += 'a' - 'A'
-		}
-		out[i] = ch
-	}
-	return out
 }
 
 var errUploadStalled = errors.New("request body upload to the backend stalled")

@@ -48,3 +48,30 @@ func (c *Chunk) Unread() []byte { return c.B[c.Off:] }
 
 // Room returns how many more bytes fit.
 func (c *Chunk) Room() int { return cap(c.B) - len(c.B) }
+
+// Fill copies into q's last chunk, or into a new chunk it appends to q, as
+// much of p (not empty) as fits, and returns q and the number of bytes
+// taken. Callers that account chunk by chunk (a budget checked under a
+// lock) loop on it; AppendBytes takes all of p.
+func Fill(q []*Chunk, p []byte) ([]*Chunk, int) {
+	var c *Chunk
+	if n := len(q); n > 0 && q[n-1].Room() > 0 {
+		c = q[n-1]
+	} else {
+		c = Get()
+		q = append(q, c)
+	}
+	n := min(c.Room(), len(p))
+	c.B = append(c.B, p[:n]...)
+	return q, n
+}
+
+// AppendBytes copies all of p into q's chunks, filling the last one first.
+func AppendBytes(q []*Chunk, p []byte) []*Chunk {
+	for len(p) > 0 {
+		var n int
+		q, n = Fill(q, p)
+		p = p[n:]
+	}
+	return q
+}

@@ -192,3 +192,15 @@ func skipTargetChars(b []byte, i int) int {
 	}
 	return i
 }
+
+// AppendLower appends b to dst with ASCII letters lowercased: field names
+// as HTTP/2 requires them (RFC 9113 8.2.1).
+func AppendLower(dst, b []byte) []byte {
+	for _, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}

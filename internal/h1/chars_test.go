@@ -46,3 +46,9 @@ func TestSkipCharsMatchesTables(t *testing.T) {
 		check(b)
 	}
 }
+
+func TestAppendLower(t *testing.T) {
+	if got := string(AppendLower([]byte("x:"), []byte("Content-TYPE-9_z"))); got != "x:content-type-9_z" {
+		t.Fatalf("AppendLower = %q", got)
+	}
+}

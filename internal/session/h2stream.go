@@ -129,16 +129,9 @@ func copyResponseFields(rh *respHead, fields []h1.Field) {
 		if f.Kind == h1.KindContentLength && rh.noBody && rh.status != 200 {
 			continue
 		}
-		start := len(store)
-		for _, c := range f.Name {
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			store = append(store, c)
-		}
+		store = h1.AppendLower(store, f.Name)
 		store = append(store, f.Value...)
 		sp = append(sp, span{len(f.Name), len(f.Value)})
-		_ = start
 	}
 	rh.store = store
 	out := rh.fields[:0]
@@ -161,15 +154,8 @@ func (st *h2Stream) Write(p []byte) error {
 			st.mu.Unlock()
 			return backend.ErrClientGone
 		}
-		var ch *bufpool.Chunk
-		if n := len(st.chunks); n > 0 && st.chunks[n-1].Room() > 0 {
-			ch = st.chunks[n-1]
-		} else {
-			ch = bufpool.Get()
-			st.chunks = append(st.chunks, ch)
-		}
-		n := min(ch.Room(), len(p))
-		ch.B = append(ch.B, p[:n]...)
+		var n int
+		st.chunks, n = bufpool.Fill(st.chunks, p)
 		st.outstanding += n
 		st.res.BytesOut += int64(n)
 		p = p[n:]
@@ -322,18 +308,7 @@ func (p *bodyPipe) push(b []byte, end bool) bool {
 		return false
 	}
 	p.pushed += int64(len(b))
-	for len(b) > 0 {
-		var ch *bufpool.Chunk
-		if n := len(p.chunks); n > 0 && p.chunks[n-1].Room() > 0 {
-			ch = p.chunks[n-1]
-		} else {
-			ch = bufpool.Get()
-			p.chunks = append(p.chunks, ch)
-		}
-		n := min(ch.Room(), len(b))
-		ch.B = append(ch.B, b[:n]...)
-		b = b[n:]
-	}
+	p.chunks = bufpool.AppendBytes(p.chunks, b)
 	if end {
 		p.ended = true
 	}
