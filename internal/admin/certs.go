@@ -309,7 +309,7 @@ func (c *Controller) storePEM(req CertRequest) (config.CertificateFiles, []strin
 				return p, nil
 			}
 		}
-		if err := writeFileAtomic(p, []byte(data)); err != nil {
+		if err := state.WriteFileAtomic(p, []byte(data)); err != nil {
 			return "", err
 		}
 		written = append(written, p)
@@ -351,27 +351,6 @@ func (c *Controller) certDir() (string, error) {
 		c.tmpCertDir = dir
 	}
 	return c.tmpCertDir, nil
-}
-
-// writeFileAtomic writes a private file (keys are secret) by rename.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".upload-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 func removeAll(paths []string) {

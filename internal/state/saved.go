@@ -54,7 +54,14 @@ func Save(path string, c *config.Config) error {
 	if err != nil {
 		return err
 	}
-	data := append([]byte(savedHeader+"\n"), body...)
+	return WriteFileAtomic(path, append([]byte(savedHeader+"\n"), body...))
+}
+
+// WriteFileAtomic replaces the file at path with data, private to its
+// owner (saved state and uploaded keys are secrets): a temporary file in
+// the same directory is written, synced and renamed over path, then the
+// directory is synced so the rename survives a crash.
+func WriteFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
