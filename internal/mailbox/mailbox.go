@@ -3,8 +3,9 @@
 // connection). Posts never block.
 //
 // The mailbox also decides whether an owner goroutine exists: an owner
-// with nothing to do parks (returns), and the next post starts a new one,
-// so an idle connection costs no goroutine of its own. Exactly one owner
+// with nothing to do parks (returns), and the next post starts it again
+// on a pooled goroutine (package gopool, which keeps the stack the last
+// owner grew), so an idle connection costs no goroutine of its own. Exactly one owner
 // runs at a time: running is only set by a post that found it clear (or by
 // Claim), and only cleared by Park when the queue is empty.
 //
@@ -17,6 +18,7 @@ import (
 	"sync"
 
 	"github.com/sluice-proxy/sluice/internal/bufpool"
+	"github.com/sluice-proxy/sluice/internal/gopool"
 )
 
 // Box is a mailbox carrying events of type E.
@@ -31,7 +33,7 @@ type Box[E any] struct {
 }
 
 // New returns a mailbox whose parked owner is restarted by running owner
-// on a new goroutine. A nil owner starts nothing: whoever drives the
+// on a pooled goroutine (gopool.Go). A nil owner starts nothing: whoever drives the
 // mailbox (a simulator) runs the owner's steps itself. Queues, when not
 // nil, is where the queue's storage goes while the owner is parked (shared
 // by every mailbox of a kind, so idle connections hold none and busy ones
@@ -65,7 +67,7 @@ func (m *Box[E]) Post(e E) bool {
 	m.mu.Unlock()
 	if start {
 		if m.owner != nil {
-			go m.owner()
+			gopool.Go(m.owner)
 		}
 		return true
 	}

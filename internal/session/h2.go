@@ -12,6 +12,7 @@ import (
 	"github.com/sluice-proxy/sluice/internal/accesslog"
 	"github.com/sluice-proxy/sluice/internal/backend"
 	"github.com/sluice-proxy/sluice/internal/bufpool"
+	"github.com/sluice-proxy/sluice/internal/gopool"
 	"github.com/sluice-proxy/sluice/internal/h1"
 	"github.com/sluice-proxy/sluice/internal/h2"
 	"github.com/sluice-proxy/sluice/internal/h2/frame"
@@ -26,8 +27,9 @@ import (
 //
 // An idle connection (no stream, nothing to write) keeps no owner
 // goroutine: the owner parks by exiting, and the next mailbox post (bytes
-// from the reader, a timer) starts a new one. The reader holds only a
-// small buffer while it waits. That is what keeps an idle connection's
+// from the reader, a timer) starts it again on a pooled goroutine. The
+// reader holds no buffer while it waits, and waits on a goroutine whose
+// stack never grew. That is what keeps an idle connection's
 // memory small (DESIGN.md 2: under 16 KiB).
 type h2Session struct {
 	env  *Env
@@ -41,7 +43,12 @@ type h2Session struct {
 	lingering bool
 
 	inflight chan struct{} // read buffers handed to the owner and not yet returned (cap 2)
-	events   []event
+	rw       *readWaiter
+	// TLS reads: awaitTLS waits, decryptTLS reads (see awaitTLS). Method
+	// values made once: a go statement or pool hand-off with a fresh one
+	// would allocate per wait.
+	awaitFn, decryptFn func()
+	events             []event
 
 	pending  []*h2Stream // opened in the current read batch, not linked yet
 	waiting  []*h2Stream // exchanges blocked on response credit
@@ -87,7 +94,13 @@ func (e *Env) ServeH2(info ConnInfo, initial []byte) {
 		return
 	}
 	s.inflight = make(chan struct{}, maxReadsInFlight)
-	go s.reader(newReadWaiter(s.nc), true)
+	s.rw = newReadWaiter(s.nc)
+	if s.rw.tls && s.rw.raw != nil {
+		s.awaitFn, s.decryptFn = s.awaitTLS, s.decryptTLS
+		gopool.Go(s.decryptFn) // the client's first records may be buffered already
+	} else {
+		go s.reader()
+	}
 	s.run()
 }
 
@@ -411,47 +424,70 @@ func (s *h2Session) flushAndClose() {
 // reader moves socket bytes to the owner, at most two buffers at a time.
 // While the connection is quiet it holds no buffer: it waits for the
 // socket to become readable first (readWaiter), and only then takes a
-// buffer and reads.
-//
-// fresh: this goroutine's stack is still the minimum. Decrypting TLS
-// records grows it several-fold, and a goroutine keeps its stack while it
-// waits, which on an idle connection is most of its life. So a TLS reader
-// about to wait hands over to a fresh goroutine: the cost of a goroutine
-// start, only when the socket is empty, for a few KiB per idle connection.
-func (s *h2Session) reader(w *readWaiter, fresh bool) {
+// buffer and reads. A plain socket read runs shallow, so this goroutine's
+// stack stays at its minimum for the connection's life.
+func (s *h2Session) reader() {
 	for {
-		if !fresh && w.tls && !w.readyNow() {
-			go s.reader(w, true)
-			return
-		}
-		fresh = false
-		if err := w.wait(); err != nil {
+		if err := s.rw.wait(); err != nil {
 			s.mb.Post(event{kind: evRead, err: err})
 			return
 		}
-		for {
-			s.inflight <- struct{}{}
-			b := readBufs.Get().(*readBuf)
-			n, err := w.read(b.b)
-			drained := err == errDrained
-			if drained {
-				err = nil
-			}
-			if n == 0 && err == nil {
-				putReadBuf(b)
-				<-s.inflight
-				break
-			}
-			if !s.mb.Post(event{kind: evRead, buf: b, n: n, err: err}) {
-				putReadBuf(b)
-				return
-			}
-			if err != nil {
-				return
-			}
-			if drained {
-				break
-			}
+		if !s.readAvailable() {
+			return
+		}
+	}
+}
+
+// awaitTLS and decryptTLS are the reader of a TLS connection. Decrypting
+// records runs deep and grows a goroutine's stack several-fold, while a
+// goroutine keeps its stack as long as it waits, which on an idle
+// connection is most of its life. So the two are split: awaitTLS waits for
+// readability on a fresh goroutine whose stack stays at the minimum, then
+// hands the reading to a pooled goroutine (package gopool) that keeps the
+// stack it grew across connections; decryptTLS reads what is there and,
+// once the socket is drained, starts the next wait on a fresh goroutine.
+// Both a fresh reader per wait and one that decrypts itself would regrow a
+// stack per burst of requests.
+func (s *h2Session) awaitTLS() {
+	if err := s.rw.wait(); err != nil {
+		s.mb.Post(event{kind: evRead, err: err})
+		return
+	}
+	gopool.Go(s.decryptFn)
+}
+
+func (s *h2Session) decryptTLS() {
+	if s.readAvailable() {
+		go s.awaitFn()
+	}
+}
+
+// readAvailable hands the owner what the socket has, buffer by buffer,
+// until a read finds nothing more; false: the reader is done (the socket
+// failed or the session ended).
+func (s *h2Session) readAvailable() bool {
+	for {
+		s.inflight <- struct{}{}
+		b := readBufs.Get().(*readBuf)
+		n, err := s.rw.read(b.b)
+		drained := err == errDrained
+		if drained {
+			err = nil
+		}
+		if n == 0 && err == nil {
+			putReadBuf(b)
+			<-s.inflight
+			return true
+		}
+		if !s.mb.Post(event{kind: evRead, buf: b, n: n, err: err}) {
+			putReadBuf(b)
+			return false
+		}
+		if err != nil {
+			return false
+		}
+		if drained {
+			return true
 		}
 	}
 }
@@ -711,7 +747,7 @@ func (s *h2Session) linkPending() {
 			continue
 		}
 		s.exchRuns.Add(1)
-		exchangeWorkers.run(job{st: st, s: s})
+		exchangeWorkers.Run(job{st: st, s: s})
 	}
 	s.pending = s.pending[:0]
 }
