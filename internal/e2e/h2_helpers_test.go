@@ -181,6 +181,13 @@ func dialRawH2(t testing.TB, addr string) *rawH2 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newRawH2(t, nc)
+}
+
+// newRawH2 opens HTTP/2 on nc (a TCP or TLS connection): preface,
+// SETTINGS with large windows, and both SETTINGS ACKs.
+func newRawH2(t testing.TB, nc net.Conn) *rawH2 {
+	t.Helper()
 	nc.SetDeadline(time.Now().Add(20 * time.Second))
 	t.Cleanup(func() { nc.Close() })
 	c := &rawH2{t: t, nc: nc, fr: http2.NewFramer(nc, nc), dec: hpack.NewDecoder(4096, nil)}

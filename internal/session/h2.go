@@ -16,6 +16,7 @@ import (
 	"github.com/sluice-proxy/sluice/internal/h1"
 	"github.com/sluice-proxy/sluice/internal/h2"
 	"github.com/sluice-proxy/sluice/internal/h2/frame"
+	"github.com/sluice-proxy/sluice/internal/readiness"
 )
 
 // h2Session serves one HTTP/2 client connection.
@@ -44,11 +45,9 @@ type h2Session struct {
 
 	inflight chan struct{} // read buffers handed to the owner and not yet returned (cap 2)
 	rw       *readWaiter
-	// TLS reads: awaitTLS waits, decryptTLS reads (see awaitTLS). Method
-	// values made once: a go statement or pool hand-off with a fresh one
-	// would allocate per wait.
-	awaitFn, decryptFn func()
-	events             []event
+	reg      *readiness.Registration // nil: a reader goroutine waits instead
+	readFn   func()                  // s.readReady, made once: a fresh method value per wake would allocate
+	events   []event
 
 	pending  []*h2Stream // opened in the current read batch, not linked yet
 	waiting  []*h2Stream // exchanges blocked on response credit
@@ -94,13 +93,7 @@ func (e *Env) ServeH2(info ConnInfo, initial []byte) {
 		return
 	}
 	s.inflight = make(chan struct{}, maxReadsInFlight)
-	s.rw = newReadWaiter(s.nc)
-	if s.rw.tls && s.rw.raw != nil {
-		s.awaitFn, s.decryptFn = s.awaitTLS, s.decryptTLS
-		gopool.Go(s.decryptFn) // the client's first records may be buffered already
-	} else {
-		go s.reader()
-	}
+	s.startReading()
 	s.run()
 }
 
@@ -421,11 +414,47 @@ func (s *h2Session) flushAndClose() {
 	s.lingering = true
 }
 
-// reader moves socket bytes to the owner, at most two buffers at a time.
-// While the connection is quiet it holds no buffer: it waits for the
-// socket to become readable first (readWaiter), and only then takes a
-// buffer and reads. A plain socket read runs shallow, so this goroutine's
-// stack stays at its minimum for the connection's life.
+// startReading starts moving socket bytes to the owner. While the
+// connection is quiet the reading side holds no buffer and, where the
+// readiness poller is available, no goroutine either: the socket waits in
+// the poller's epoll set, and readReady runs on a pooled goroutine once it
+// is readable (package readiness says why). Elsewhere a reader goroutine
+// waits.
+func (s *h2Session) startReading() {
+	s.rw = newReadWaiter(s.nc)
+	p := readiness.Default()
+	if p == nil || s.rw.raw == nil {
+		go s.reader()
+		return
+	}
+	s.readFn = s.readReady
+	s.reg = p.Register(s.rw.raw, s.readFn)
+	if s.rw.draining {
+		// TLS: the client's first records may have come with the
+		// handshake, already read into crypto/tls's buffer.
+		gopool.Go(s.readFn)
+		return
+	}
+	s.arm()
+}
+
+// readReady reads what the socket has, then waits for more.
+func (s *h2Session) readReady() {
+	if s.readAvailable() {
+		s.arm()
+	}
+}
+
+// arm puts the drained socket back in the poller's set.
+func (s *h2Session) arm() {
+	if err := s.reg.Arm(); err != nil {
+		s.mb.Post(event{kind: evRead, err: err})
+	}
+}
+
+// reader moves socket bytes to the owner when no poller can wait for
+// the socket: it waits for readability itself (readWaiter), and only then
+// takes a buffer and reads.
 func (s *h2Session) reader() {
 	for {
 		if err := s.rw.wait(); err != nil {
@@ -435,30 +464,6 @@ func (s *h2Session) reader() {
 		if !s.readAvailable() {
 			return
 		}
-	}
-}
-
-// awaitTLS and decryptTLS are the reader of a TLS connection. Decrypting
-// records runs deep and grows a goroutine's stack several-fold, while a
-// goroutine keeps its stack as long as it waits, which on an idle
-// connection is most of its life. So the two are split: awaitTLS waits for
-// readability on a fresh goroutine whose stack stays at the minimum, then
-// hands the reading to a pooled goroutine (package gopool) that keeps the
-// stack it grew across connections; decryptTLS reads what is there and,
-// once the socket is drained, starts the next wait on a fresh goroutine.
-// Both a fresh reader per wait and one that decrypts itself would regrow a
-// stack per burst of requests.
-func (s *h2Session) awaitTLS() {
-	if err := s.rw.wait(); err != nil {
-		s.mb.Post(event{kind: evRead, err: err})
-		return
-	}
-	gopool.Go(s.decryptFn)
-}
-
-func (s *h2Session) decryptTLS() {
-	if s.readAvailable() {
-		go s.awaitFn()
 	}
 }
 
@@ -503,6 +508,9 @@ func (s *h2Session) end() {
 	s.liveAtClose = s.live
 	s.unflushed = max(s.unflushed, len(s.conn.Pending()))
 	s.timer.Stop()
+	if s.reg != nil {
+		s.reg.Close()
+	}
 	if !s.lingering {
 		s.nc.Close()
 	}

@@ -13,9 +13,11 @@ import (
 // without holding a read buffer, which is most of what an idle connection
 // would otherwise cost.
 //
-// Plain TCP: wait peeks at the socket without blocking and, when nothing
-// is there, asks the poller to wait; a read that does not fill the buffer
-// means the socket is empty again. TLS: the wait is on the socket under
+// The wait itself is the readiness poller's where there is one (the
+// session arms its registration when read reports the socket drained);
+// otherwise wait blocks a goroutine. Plain TCP: wait peeks at the socket
+// without blocking and, when nothing is there, asks Go's poller to wait;
+// a read that does not fill the buffer means the socket is empty again. TLS: the wait is on the socket under
 // the TLS layer, so what crypto/tls already read ahead must be consumed
 // first: after the first (blocking) read of a burst, reads run with an
 // expired deadline until they time out, which crypto/tls treats as a
@@ -29,9 +31,7 @@ type readWaiter struct {
 	// what crypto/tls already holds. A TLS connection starts draining:
 	// the client's first records may have arrived with the handshake.
 	draining bool
-	peek     func(fd uintptr) bool // made once: a closure per wait would allocate
-	probe    func(fd uintptr) bool // peek that never waits; sets ready
-	ready    bool
+	peek     func(fd uintptr) bool // made on the first wait: a closure per wait would allocate
 	one      [1]byte
 }
 
@@ -41,11 +41,6 @@ var expired = time.Unix(1, 0)
 
 func newReadWaiter(c net.Conn) *readWaiter {
 	w := &readWaiter{conn: c}
-	w.peek = w.peekReady
-	w.probe = func(fd uintptr) bool {
-		w.ready = w.peekReady(fd)
-		return true
-	}
 	under := c
 	if tc, ok := c.(*tls.Conn); ok {
 		under = tc.NetConn()
@@ -69,18 +64,10 @@ func (w *readWaiter) wait() error {
 	if w.raw == nil || w.draining {
 		return nil
 	}
-	return w.raw.Read(w.peek)
-}
-
-// readyNow reports whether a read would return at once (bytes, EOF or an
-// error), without waiting.
-func (w *readWaiter) readyNow() bool {
-	if w.raw == nil || w.draining {
-		return true
+	if w.peek == nil {
+		w.peek = w.peekReady
 	}
-	w.ready = true
-	w.raw.Read(w.probe)
-	return w.ready
+	return w.raw.Read(w.peek)
 }
 
 // peekReady reports whether the socket has something for a read: data,
