@@ -23,6 +23,7 @@ import (
 
 	"github.com/sluice-proxy/sluice/internal/admin"
 	"github.com/sluice-proxy/sluice/internal/config"
+	"github.com/sluice-proxy/sluice/internal/memtrim"
 	"github.com/sluice-proxy/sluice/internal/server"
 )
 
@@ -156,6 +157,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
 	}
+	// A process-wide concern, so started here and not by each server:
+	// give back the heap a burst leaves once the process goes quiet
+	// (docs/operations.md).
+	memtrim.Start()
 	var started func(*server.Server)
 	if demo != nil {
 		started = func(*server.Server) { demo.PrintTry(stdout) }

@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sluice-proxy/sluice/internal/memtrim"
 )
 
 // Metrics is one process's registry. Tests create their own so that several
@@ -135,6 +137,13 @@ func New() *Metrics {
 	m.h2ReadyIncremental = gv("sluice_h2_ready_incremental_streams", "Incremental streams ready to send, by urgency, at the end of the last write pass.", "urgency")
 	m.tlsHandshakeFail = cv("sluice_tls_handshake_failures_total", "Failed TLS handshakes, by reason.", "listener", "reason")
 	m.misdirected = c("sluice_misdirected_requests_total", "Requests answered 421 because the connection's certificate does not cover their authority.")
+	r.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sluice_memory_trims_total",
+			Help: "Times the heap left by a burst was collected and returned to the system once the process went quiet."},
+			func() float64 { return float64(memtrim.Trims()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sluice_memory_trimmed_bytes_total",
+			Help: "Bytes of heap those trims returned to the system."},
+			func() float64 { return float64(memtrim.Trimmed()) }))
 	return m
 }
 
