@@ -10,7 +10,8 @@
 // holding the difference: a quarter of its resident memory per idle
 // connection, measured. A Trimmer watches the allocation rate and, when
 // the process has been quiet for a tick while holding much more heap than
-// is live, collects and returns the free memory (debug.FreeOSMemory).
+// is live, or quiet for long after allocating much, collects and returns
+// the free memory (debug.FreeOSMemory).
 //
 // The cost is one collection, paid only while quiet: at the low
 // allocation rates that allow a trim, it at most doubles how often the
@@ -19,6 +20,7 @@
 package memtrim
 
 import (
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"sync"
@@ -36,11 +38,17 @@ type Policy struct {
 	// MinReclaim is the least reclaimable heap worth a trim; the bar is
 	// also at least half the live heap.
 	MinReclaim uint64
+	// LongQuiet: after this long quiet, a trim runs if MinReclaim bytes
+	// were allocated since the last one, whatever the heap looks like.
+	// Memory parked in pools (sync.Pool: buffers of connections that
+	// went idle) counts as live until two collections pass, which an
+	// idle process does not run.
+	LongQuiet time.Duration
 }
 
 // DefaultPolicy looks four times a second, calls under 1 MiB per look
-// (4 MiB/s) quiet, and trims from 16 MiB reclaimable.
-var DefaultPolicy = Policy{Every: 250 * time.Millisecond, QuietBytes: 1 << 20, MinReclaim: 16 << 20}
+// (4 MiB/s) quiet, trims from 16 MiB reclaimable, and after 5 s of quiet.
+var DefaultPolicy = Policy{Every: 250 * time.Millisecond, QuietBytes: 1 << 20, MinReclaim: 16 << 20, LongQuiet: 5 * time.Second}
 
 // Sample is what a Trimmer reads of the heap, in bytes.
 type Sample struct {
@@ -85,6 +93,9 @@ type Trimmer struct {
 	samples []metrics.Sample
 	prev    Sample
 	floor   uint64 // reclaimable right after the last trim
+	quiet   time.Duration
+	// allocatedAtTrim is Sample.Allocated after the last trim.
+	allocatedAtTrim uint64
 }
 
 // NewTrimmer returns a Trimmer that has taken its first sample.
@@ -118,14 +129,28 @@ func (t *Trimmer) read() Sample {
 func (t *Trimmer) Tick() uint64 {
 	cur := t.read()
 	trim := t.policy.ShouldTrim(t.prev, cur, t.floor)
+	if cur.Allocated-t.prev.Allocated <= t.policy.QuietBytes {
+		t.quiet += t.policy.Every
+	} else {
+		t.quiet = 0
+	}
+	if t.policy.LongQuiet > 0 && t.quiet >= t.policy.LongQuiet && cur.Allocated-t.allocatedAtTrim >= t.policy.MinReclaim {
+		trim = true
+	}
 	t.prev = cur
 	if !trim {
 		return 0
 	}
+	// Two collections: the first moves what pools hold to their victim
+	// caches, the second frees it; FreeOSMemory runs the second and
+	// returns every free page.
+	runtime.GC()
 	debug.FreeOSMemory()
 	after := t.read()
 	t.prev = after // the trim's own allocations do not count against quiet
 	t.floor = after.Reclaimable()
+	t.allocatedAtTrim = after.Allocated
+	t.quiet = 0
 	returned := uint64(0)
 	if after.Returned > cur.Returned {
 		returned = after.Returned - cur.Returned

@@ -3,6 +3,7 @@ package memtrim
 import (
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"testing"
 	"time"
 )
@@ -80,4 +81,35 @@ func numGC() uint32 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.NumGC
+}
+
+// TestLongQuietEmptiesPools: buffers parked in a sync.Pool count as live,
+// so no heap rule sees them; after LongQuiet without allocation, a trim
+// runs anyway, and its two collections empty the pool.
+func TestLongQuietEmptiesPools(t *testing.T) {
+	tr := NewTrimmer(Policy{Every: time.Second, QuietBytes: 1 * mib, MinReclaim: 16 * mib, LongQuiet: 3 * time.Second})
+	var pool sync.Pool
+	for range 32 {
+		pool.Put(make([]byte, mib))
+	}
+	if n := tr.Tick(); n != 0 {
+		t.Fatalf("trimmed while allocating: %d bytes", n)
+	}
+	for i := 1; i < 3; i++ {
+		if n := tr.Tick(); n != 0 {
+			t.Fatalf("trimmed after %d quiet ticks, before LongQuiet", i)
+		}
+	}
+	if pool.Get() == nil {
+		t.Fatal("the pool was emptied before the trim")
+	}
+	if n := tr.Tick(); n < 16*mib {
+		t.Fatalf("long-quiet trim returned %d bytes, want the pool's 31 MiB", n)
+	}
+	if pool.Get() != nil {
+		t.Error("the pool still holds buffers after the trim")
+	}
+	if n := tr.Tick(); n != 0 {
+		t.Errorf("trimmed again with nothing allocated since: %d bytes", n)
+	}
 }

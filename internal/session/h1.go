@@ -6,11 +6,13 @@ import (
 	"io"
 	"net"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sluice-proxy/sluice/internal/accesslog"
 	"github.com/sluice-proxy/sluice/internal/backend"
 	"github.com/sluice-proxy/sluice/internal/h1"
+	"github.com/sluice-proxy/sluice/internal/readiness"
 )
 
 // h1Session serves one HTTP/1.1 client connection: one request at a time
@@ -50,6 +52,19 @@ type h1Session struct {
 	drainReq atomic.Bool // drain asked: finish the current exchange, then close
 	inFlight atomic.Bool // a request head has been read and its response is not done
 	closing  bool        // close after the current response
+
+	// Parking (h1park.go): between keep-alive requests the session may
+	// give back its goroutine and buffers and wait in the readiness
+	// poller. park is parkRunning or parkParked; whoever moves it from
+	// parked to running (readable socket, idle timer, drain, kill)
+	// resumes the session.
+	park       atomic.Int32
+	parkable   int8                    // 0 not yet known, 1 yes, -1 no (mayPark)
+	raw        syscall.RawConn         // the socket, when parkable
+	reg        *readiness.Registration // nil until the first park
+	idleTimer  *time.Timer             // closes a parked session at the idle timeout
+	readableFn func()                  // s.onReadable, made once
+	finishFn   func()                  // s.finishParked, made once
 }
 
 // h1Response is the state of the response being written.
@@ -70,27 +85,66 @@ func (e *Env) ServeH1(info ConnInfo, initial []byte) {
 		info.Conn.Close()
 		return
 	}
-	defer e.sessions.remove(s)
 	e.LMetrics.ActiveH1.Inc()
-	defer e.LMetrics.ActiveH1.Dec()
-	s.rb = getInBuf(e.Limits.MaxHeadBytes)
-	s.wb = getOutBuf()
+	s.takeBuffers()
 	s.w = copy(s.rb, initial)
 	e.LMetrics.BytesIn.Add(float64(len(initial))) // read by protocol detection, but client bytes all the same
-	s.req.Fields = make([]h1.Field, 0, 32)
-	s.serve()
-	putInBuf(s.rb)
-	putOutBuf(s.wb)
-	s.rb, s.wb = nil, nil
-	if s.linger && e.sim == nil {
+	s.run(e.Now().Add(e.Limits.RequestTimeout))
+}
+
+// run serves requests until the connection ends, then finishes the
+// session, or until it parks (another goroutine resumes it). headDeadline
+// is the request timeout of the first request; zero when resumed.
+func (s *h1Session) run(headDeadline time.Time) {
+	if s.serve(headDeadline) == servedParked {
+		return
+	}
+	s.finish()
+}
+
+// finish releases the session's buffers and closes the connection.
+func (s *h1Session) finish() {
+	if s.reg != nil {
+		s.reg.Close()
+		s.idleTimer.Stop()
+	}
+	if s.rb != nil {
+		s.giveBackBuffers()
+	}
+	if s.linger && s.env.sim == nil {
 		lingerClose(s.nc)
 	} else {
 		s.nc.Close()
 	}
+	s.env.LMetrics.ActiveH1.Dec()
+	s.env.sessions.remove(s)
+}
+
+// takeBuffers gets the buffers a running session reads and writes with.
+func (s *h1Session) takeBuffers() {
+	s.rb = getInBuf(s.env.Limits.MaxHeadBytes)
+	s.wb = getOutBuf()
+	s.r, s.w, s.pin = 0, 0, 0
+	if s.req.Fields = fieldSlices.Get(); cap(s.req.Fields) < 32 {
+		s.req.Fields = make([]h1.Field, 0, 32)
+	}
+}
+
+// giveBackBuffers returns them to their pools; nothing may alias them
+// afterwards, so the parsed request is forgotten too.
+func (s *h1Session) giveBackBuffers() {
+	putInBuf(s.rb)
+	putOutBuf(s.wb)
+	fieldSlices.Put(s.req.Fields)
+	s.rb, s.wb = nil, nil
+	s.req = h1.RequestHead{}
 }
 
 func (s *h1Session) drain() {
 	s.drainReq.Store(true)
+	if s.wake() {
+		return
+	}
 	if !s.inFlight.Load() {
 		// Idle between requests: wake the blocked read so the loop sees
 		// the drain and closes.
@@ -98,15 +152,26 @@ func (s *h1Session) drain() {
 	}
 }
 
-func (s *h1Session) kill() { s.nc.Close() }
+func (s *h1Session) kill() {
+	s.nc.Close()
+	s.wake()
+}
 
-func (s *h1Session) serve() {
+// serveResult says how serve returned.
+type serveResult uint8
+
+const (
+	servedDone   serveResult = iota // the connection is to close
+	servedParked                    // idle, parked: another goroutine resumes it
+)
+
+// serve runs the request loop. headDeadline bounds the arrival of the
+// current request head; zero: keep-alive wait, bounded by the idle
+// timeout until a first byte arrives. A new connection starts with the
+// (shorter) request timeout: a client that connects and sends nothing is
+// a slow loris.
+func (s *h1Session) serve(headDeadline time.Time) serveResult {
 	lim := h1.Limits{MaxHeadBytes: s.env.Limits.MaxHeadBytes, MaxFields: s.env.Limits.MaxHeaderCount}
-	now := s.env.Now()
-	// Until the first request is complete, the (shorter) request timeout
-	// bounds the connection: a client that connects and sends nothing is a
-	// slow loris.
-	headDeadline := now.Add(s.env.Limits.RequestTimeout)
 	for {
 		n, err := 0, h1.ErrIncomplete
 		if s.r < s.w {
@@ -122,7 +187,7 @@ func (s *h1Session) serve() {
 				// into a reset that destroys the answer.
 				s.linger = !keep
 				s.flush()
-				return
+				return servedDone
 			}
 			if s.r == s.w {
 				s.r, s.w = 0, 0
@@ -135,34 +200,41 @@ func (s *h1Session) serve() {
 		if err != h1.ErrIncomplete {
 			s.reject(err)
 			s.linger = true
-			return
+			return servedDone
 		}
 		if s.drainReq.Load() && s.r == s.w {
 			s.flush()
-			return
+			return servedDone
 		}
 		partial := s.r < s.w
 		if partial && headDeadline.IsZero() {
 			headDeadline = s.env.Now().Add(s.env.Limits.RequestTimeout)
 		}
-		deadline := headDeadline
+		// Keep-alive wait with nothing read: read for parkAfter at most,
+		// then park (h1park.go) until the idle timeout.
+		deadline, parkAt := headDeadline, time.Time{}
 		if deadline.IsZero() {
-			deadline = s.env.Now().Add(s.env.Limits.FrontTimeout)
+			now := s.env.Now()
+			deadline = now.Add(s.env.Limits.FrontTimeout)
+			if !partial && parkAfter < s.env.Limits.FrontTimeout && s.mayPark() {
+				parkAt = now.Add(parkAfter)
+				deadline = parkAt
+			}
 		}
 		if !s.makeRoom() {
 			s.reject(&h1.Error{Status: 431, Reason: "head_too_large"})
 			s.linger = true
-			return
+			return servedDone
 		}
 		if err := s.flush(); err != nil {
-			return
+			return servedDone
 		}
 		s.nc.SetReadDeadline(deadline)
 		if s.drainReq.Load() && s.r == s.w {
 			// drain ran between the check above and the deadline we
 			// just set, which overwrote its wake-up: close now rather
 			// than wait out the idle timeout.
-			return
+			return servedDone
 		}
 		m, rerr := s.nc.Read(s.rb[s.w:])
 		s.w += m
@@ -170,11 +242,20 @@ func (s *h1Session) serve() {
 		if m > 0 && headDeadline.IsZero() {
 			headDeadline = s.env.Now().Add(s.env.Limits.RequestTimeout)
 		}
+		if m == 0 && !parkAt.IsZero() && isTimeout(rerr) {
+			switch s.tryPark() {
+			case parked:
+				return servedParked
+			case parkClosed:
+				return servedDone
+			}
+			continue // cannot park: wait out the idle timeout as before
+		}
 		if rerr != nil && m == 0 {
 			if isTimeout(rerr) && s.r < s.w && !s.drainReq.Load() {
 				s.answerAndLog(408, accesslog.MsgClientTimeout, nil, nil)
 			}
-			return
+			return servedDone
 		}
 	}
 }

@@ -41,16 +41,8 @@ var expired = time.Unix(1, 0)
 
 func newReadWaiter(c net.Conn) *readWaiter {
 	w := &readWaiter{conn: c}
-	under := c
-	if tc, ok := c.(*tls.Conn); ok {
-		under = tc.NetConn()
-		w.tls = true
-	}
-	if sc, ok := under.(syscall.Conn); ok {
-		if rc, err := sc.SyscallConn(); err == nil {
-			w.raw = rc
-		}
-	}
+	_, w.tls = c.(*tls.Conn)
+	w.raw = rawConnOf(c)
 	if w.tls && w.raw != nil {
 		w.draining = true
 		c.SetReadDeadline(expired)
@@ -106,4 +98,18 @@ func (w *readWaiter) read(p []byte) (int, error) {
 		return n, errDrained
 	}
 	return n, err
+}
+
+// rawConnOf is the socket under c (under its TLS layer), or nil when c
+// has none (an in-memory pipe).
+func rawConnOf(c net.Conn) syscall.RawConn {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	if sc, ok := c.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			return rc
+		}
+	}
+	return nil
 }
