@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -51,7 +52,7 @@ type Listener struct {
 	tlsH1 bool
 
 	mu    sync.Mutex
-	perIP map[string]int
+	perIP map[netip.Prefix]int // by limitKey
 
 	done chan struct{}
 }
@@ -65,7 +66,7 @@ func New(ln net.Listener, o Options) *Listener {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	l := &Listener{ln: ln, opts: o, perIP: map[string]int{}, done: make(chan struct{})}
+	l := &Listener{ln: ln, opts: o, perIP: map[netip.Prefix]int{}, done: make(chan struct{})}
 	// Without ALPN in the config, crypto/tls negotiates nothing and every
 	// connection is HTTP/1.1.
 	l.tlsH1 = o.TLS != nil && (len(o.TLS.NextProtos) == 0 || slices.Contains(o.TLS.NextProtos, tlsstore.ProtoHTTP11))
@@ -104,7 +105,8 @@ func (l *Listener) Serve() error {
 		backoff = 0
 		l.opts.Env.LMetrics.Accepted.Inc()
 		ip := remoteIP(c)
-		if reason := l.admit(ip); reason != "" {
+		key := limitKey(c)
+		if reason := l.admit(key); reason != "" {
 			// Excess connections are closed at once: rejecting must cost
 			// less than accepting, or a flood starves the loop.
 			l.opts.Env.LMetrics.Rejected(reason)
@@ -114,37 +116,37 @@ func (l *Listener) Serve() error {
 			c.Close()
 			continue
 		}
-		go l.handle(c, ip)
+		go l.handle(c, ip, key)
 	}
 }
 
 // admit applies the connection limits; it returns the reason for a refusal
 // or "".
-func (l *Listener) admit(ip string) string {
+func (l *Listener) admit(key netip.Prefix) string {
 	if m := l.opts.MaxConnections; m > 0 && l.active.Load() >= int64(m) {
 		return "max_connections"
 	}
-	if l.opts.MaxPerIP > 0 {
+	if l.opts.MaxPerIP > 0 && key.IsValid() {
 		l.mu.Lock()
-		if l.perIP[ip] >= l.opts.MaxPerIP {
+		if l.perIP[key] >= l.opts.MaxPerIP {
 			l.mu.Unlock()
 			return "max_connections_per_ip"
 		}
-		l.perIP[ip]++
+		l.perIP[key]++
 		l.mu.Unlock()
 	}
 	l.active.Add(1)
 	return ""
 }
 
-func (l *Listener) release(ip string) {
+func (l *Listener) release(key netip.Prefix) {
 	l.active.Add(-1)
-	if l.opts.MaxPerIP > 0 {
+	if l.opts.MaxPerIP > 0 && key.IsValid() {
 		l.mu.Lock()
-		if n := l.perIP[ip] - 1; n > 0 {
-			l.perIP[ip] = n
+		if n := l.perIP[key] - 1; n > 0 {
+			l.perIP[key] = n
 		} else {
-			delete(l.perIP, ip)
+			delete(l.perIP, key)
 		}
 		l.mu.Unlock()
 	}
@@ -165,19 +167,19 @@ func (l *Listener) Close() error {
 // session. An HTTP/1.1 session runs on this goroutine; an HTTP/2 session
 // may outlive it (its owner goroutine parks while the connection is idle)
 // and reports its end through ConnInfo.Done.
-func (l *Listener) handle(c net.Conn, ip string) {
+func (l *Listener) handle(c net.Conn, ip string, key netip.Prefix) {
 	released := false
 	release := func() {
 		if !released {
 			released = true
-			l.release(ip)
+			l.release(key)
 		}
 	}
 	env := l.opts.Env
 	info := session.ConnInfo{Conn: c, ClientIP: []byte(ip), Client: c.RemoteAddr().String()}
 	serveH2 := func(initial []byte) {
 		var once sync.Once
-		info.Done = func() { once.Do(func() { l.release(ip) }) }
+		info.Done = func() { once.Do(func() { l.release(key) }) }
 		released = true
 		env.ServeH2(info, initial)
 	}
@@ -283,6 +285,33 @@ func detectPreface(c net.Conn, timeout time.Duration, buf []byte) ([]byte, bool,
 			return nil, false, err
 		}
 	}
+}
+
+// limitKey is what max_connections_per_ip counts connections by: the
+// IPv4 address, or the /64 an IPv6 address is in. One IPv6 subscriber is
+// routinely given a whole /64 and may connect from any address in it, so
+// counting by address would let one client multiply its limit by 2^64.
+// Invalid (not a TCP peer): not counted.
+func limitKey(c net.Conn) netip.Prefix {
+	a, ok := c.RemoteAddr().(*net.TCPAddr)
+	if !ok {
+		return netip.Prefix{}
+	}
+	addr, ok := netip.AddrFromSlice(a.IP)
+	if !ok {
+		return netip.Prefix{}
+	}
+	return limitPrefix(addr)
+}
+
+func limitPrefix(addr netip.Addr) netip.Prefix {
+	addr = addr.Unmap().WithZone("")
+	bits := 32
+	if addr.Is6() {
+		bits = 64
+	}
+	p, _ := addr.Prefix(bits)
+	return p
 }
 
 func remoteIP(c net.Conn) string {
