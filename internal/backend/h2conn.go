@@ -12,6 +12,7 @@ import (
 	"github.com/sluice-proxy/sluice/internal/h2"
 	"github.com/sluice-proxy/sluice/internal/h2/frame"
 	"github.com/sluice-proxy/sluice/internal/mailbox"
+	"github.com/sluice-proxy/sluice/internal/metrics"
 )
 
 // h2Conn is one multiplexed HTTP/2 connection to a backend, shared by the
@@ -91,7 +92,11 @@ func newH2Conn(p *h2Pool, nc net.Conn) *h2Conn {
 	hc.mb.Claim()
 	cfg := p.h2cfg
 	cfg.Role = h2.Client
-	hc.conn = h2.NewConn(cfg, hc, nil, p.b.now)
+	var obs h2.Observer
+	if p.b.m != nil {
+		obs = h2Observer{m: p.b.m}
+	}
+	hc.conn = h2.NewConn(cfg, hc, obs, p.b.now)
 	onTimer := func() { hc.mb.Post(h2ev{kind: h2evTimer}) }
 	if sim := p.b.sim; sim != nil {
 		hc.timer = sim.AfterFunc(time.Hour, onTimer)
@@ -803,3 +808,15 @@ func (e *streamResetError) Error() string {
 	}
 	return s
 }
+
+// h2Observer counts what an operator needs of the engine's reports on a
+// backend connection: streams the reapers reset (a backend that stalls a
+// window or goes silent mid-stream) and flood defences the backend
+// tripped. Frames and codes are counted for client connections only.
+type h2Observer struct {
+	h2.NopObserver
+	m *metrics.BackendSet
+}
+
+func (o h2Observer) Reaped(reason string)    { o.m.H2Reaped(reason) }
+func (o h2Observer) Flood(kind h2.FloodKind) { o.m.H2Flood(string(kind)) }

@@ -321,6 +321,10 @@ backends = [ { address = "@BE@" } ]
 				}
 			}
 			Eventually(t, "the backend stream reset with CANCEL", func() bool { return sb.reset(http2.ErrCodeCancel) })
+			reaped := s.MetricValue("sluice_backend_h2_streams_reaped_total", map[string]string{"cluster": "app", "reason": "window_stall"})
+			if reaped != 2 {
+				t.Errorf("sluice_backend_h2_streams_reaped_total{reason=window_stall} = %v, want 2", reaped)
+			}
 			n := 0
 			for _, l := range s.WaitAccessLog(2) {
 				if strings.Contains(l, `"message":"h2_window_stall"`) && strings.Contains(l, `"status":502`) {

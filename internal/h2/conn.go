@@ -53,21 +53,22 @@ type Observer interface {
 	HeadersTooLarge()
 }
 
-type nopObserver struct{}
+// NopObserver observes nothing; embed it to observe only some events.
+type NopObserver struct{}
 
-func (nopObserver) FrameReceived(frame.FrameType) {}
-func (nopObserver) FrameSent(frame.FrameType)     {}
-func (nopObserver) RSTSent(ErrCode)               {}
-func (nopObserver) RSTReceived(ErrCode)           {}
-func (nopObserver) GoAwaySent(ErrCode)            {}
-func (nopObserver) GoAwayReceived(ErrCode)        {}
-func (nopObserver) Flood(FloodKind)               {}
-func (nopObserver) Reaped(string)                 {}
-func (nopObserver) Refused()                      {}
-func (nopObserver) MCSShrunk()                    {}
-func (nopObserver) PriorityUpdate()               {}
-func (nopObserver) PriorityDropped()              {}
-func (nopObserver) HeadersTooLarge()              {}
+func (NopObserver) FrameReceived(frame.FrameType) {}
+func (NopObserver) FrameSent(frame.FrameType)     {}
+func (NopObserver) RSTSent(ErrCode)               {}
+func (NopObserver) RSTReceived(ErrCode)           {}
+func (NopObserver) GoAwaySent(ErrCode)            {}
+func (NopObserver) GoAwayReceived(ErrCode)        {}
+func (NopObserver) Flood(FloodKind)               {}
+func (NopObserver) Reaped(string)                 {}
+func (NopObserver) Refused()                      {}
+func (NopObserver) MCSShrunk()                    {}
+func (NopObserver) PriorityUpdate()               {}
+func (NopObserver) PriorityDropped()              {}
+func (NopObserver) HeadersTooLarge()              {}
 
 type connState uint8
 
@@ -205,7 +206,7 @@ const (
 func NewConn(cfg Config, h Handler, obs Observer, now func() time.Time) *Conn {
 	cfg.setDefaults()
 	if obs == nil {
-		obs = nopObserver{}
+		obs = NopObserver{}
 	}
 	if now == nil {
 		now = time.Now

@@ -41,6 +41,8 @@ type Metrics struct {
 	h2ConnEvents    *prometheus.CounterVec   // cluster, backend, event, reason
 	h2BackendGoAway *prometheus.CounterVec   // cluster, backend
 	h2PingRTT       *prometheus.GaugeVec     // cluster, backend
+	h2BackendReaped *prometheus.CounterVec   // cluster, backend, reason
+	h2BackendFlood  *prometheus.CounterVec   // cluster, backend, kind
 	answers         *prometheus.CounterVec   // status, reason
 
 	// HTTP/2 engine.
@@ -116,6 +118,8 @@ func New() *Metrics {
 	m.h2Streams = gv("sluice_backend_h2_streams_active", "Streams open on the backend's HTTP/2 connections.", "cluster", "backend")
 	m.h2ConnEvents = cv("sluice_backend_h2_connections_total", "HTTP/2 backend connections opened and closed, by reason.", "cluster", "backend", "event", "reason")
 	m.h2BackendGoAway = cv("sluice_backend_h2_goaway_received_total", "GOAWAY frames received from the backend.", "cluster", "backend")
+	m.h2BackendReaped = cv("sluice_backend_h2_streams_reaped_total", "Backend HTTP/2 streams reset by the per-stream reapers (a stalled or silent backend), by reason.", "cluster", "backend", "reason")
+	m.h2BackendFlood = cv("sluice_backend_h2_flood_violations_total", "Backend HTTP/2 connections closed by a flood defence, by kind.", "cluster", "backend", "kind")
 	m.h2PingRTT = gv("sluice_backend_h2_ping_rtt_seconds", "Round-trip time of the last health-check PING to the backend.", "cluster", "backend")
 	m.answers = cv("sluice_default_answers_total", "Default answers sluice generated itself, by status and reason.", "status", "reason")
 
@@ -244,8 +248,20 @@ type BackendSet struct {
 	H2GoAway  prometheus.Counter
 	PingRTT   prometheus.Gauge
 	h2Events  *prometheus.CounterVec
+	h2Reaped  *prometheus.CounterVec
+	h2Flood   *prometheus.CounterVec
 	cluster   string
 	backend   string
+}
+
+// H2Reaped counts a backend stream reset by a reaper, by reason.
+func (b *BackendSet) H2Reaped(reason string) {
+	b.h2Reaped.WithLabelValues(b.cluster, b.backend, reason).Inc()
+}
+
+// H2Flood counts a backend connection closed by a flood defence, by kind.
+func (b *BackendSet) H2Flood(kind string) {
+	b.h2Flood.WithLabelValues(b.cluster, b.backend, kind).Inc()
 }
 
 // H2ConnEvent counts an HTTP/2 backend connection opened or closed (event
@@ -267,6 +283,8 @@ func (m *Metrics) Backend(cluster, backend string) *BackendSet {
 		H2GoAway:    m.h2BackendGoAway.WithLabelValues(cluster, backend),
 		PingRTT:     m.h2PingRTT.WithLabelValues(cluster, backend),
 		h2Events:    m.h2ConnEvents,
+		h2Reaped:    m.h2BackendReaped,
+		h2Flood:     m.h2BackendFlood,
 		cluster:     cluster,
 		backend:     backend,
 	}
@@ -283,6 +301,9 @@ func (m *Metrics) ForgetBackend(cluster, backend string) {
 	m.h2Streams.DeleteLabelValues(cluster, backend)
 	m.h2BackendGoAway.DeleteLabelValues(cluster, backend)
 	m.h2PingRTT.DeleteLabelValues(cluster, backend)
+	which := prometheus.Labels{"cluster": cluster, "backend": backend}
+	m.h2BackendReaped.DeletePartialMatch(which)
+	m.h2BackendFlood.DeletePartialMatch(which)
 }
 
 // Retry counts a request retried on another connection or backend.
