@@ -6,6 +6,8 @@ import (
 	"crypto/tls"
 	"testing"
 	"time"
+
+	"github.com/sluice-proxy/sluice/internal/readiness"
 )
 
 // Parked HTTP/1.1 keep-alive connections (session/h1park.go): idle past
@@ -42,6 +44,7 @@ func TestIdleH1ConnectionsPark(t *testing.T) {
 	ask(dialTLS())
 	time.Sleep(time.Second)
 	base := settledGoroutines()
+	waiting := readiness.Default().Waiting()
 
 	var conns []*Conn
 	for range perListener {
@@ -68,6 +71,7 @@ func TestIdleH1ConnectionsPark(t *testing.T) {
 	for _, c := range conns {
 		ask(c)
 	}
+	wantPollerReleased(t, waiting, conns)
 }
 
 // TestH1ParkedClosedByShutdown: a graceful shutdown closes parked

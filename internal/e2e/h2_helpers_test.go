@@ -220,6 +220,9 @@ func newRawH2(t testing.TB, nc net.Conn) *rawH2 {
 	return c
 }
 
+// Close closes the connection.
+func (c *rawH2) Close() error { return c.nc.Close() }
+
 func (c *rawH2) read() http2.Frame {
 	c.t.Helper()
 	f, err := c.fr.ReadFrame()

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluice-proxy/sluice/internal/readiness"
 )
 
 // TestIdleH2ConnectionsHoldNoGoroutine checks what keeps an idle HTTP/2
@@ -38,6 +40,7 @@ func TestIdleH2ConnectionsHoldNoGoroutine(t *testing.T) {
 	ask(dialRawH2(t, s.h2c), 1)
 	ask(dialTLS(), 1)
 	base := settledGoroutines()
+	waiting := readiness.Default().Waiting()
 
 	var conns []*rawH2
 	for range perListener {
@@ -57,6 +60,19 @@ func TestIdleH2ConnectionsHoldNoGoroutine(t *testing.T) {
 	for _, c := range conns {
 		ask(c, 3)
 	}
+	wantPollerReleased(t, waiting, conns)
+}
+
+// wantPollerReleased closes the connections and checks that sluice took
+// their sockets out of the readiness poller (no registration leaks).
+func wantPollerReleased[C interface{ Close() error }](t *testing.T, before int, conns []C) {
+	t.Helper()
+	for _, c := range conns {
+		c.Close()
+	}
+	Eventually(t, "the poller to release the closed connections", func() bool {
+		return readiness.Default().Waiting() <= before
+	})
 }
 
 // settledGoroutines is the goroutine count once it stopped moving: the
