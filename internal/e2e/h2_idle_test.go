@@ -56,6 +56,9 @@ func TestIdleH2ConnectionsHoldNoGoroutine(t *testing.T) {
 		t.Errorf("%d idle connections added %d goroutines (%d -> %d), want at most %d",
 			len(conns), grew, base, idle, len(conns)/4)
 	}
+	if n := s.MetricValue("sluice_connections_waiting", nil); n < float64(len(conns)) {
+		t.Errorf("sluice_connections_waiting = %v with %d idle connections", n, len(conns))
+	}
 	t.Logf("%d idle connections: goroutines %d -> %d", len(conns), base, idle)
 	for _, c := range conns {
 		ask(c, 3)

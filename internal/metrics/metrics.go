@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sluice-proxy/sluice/internal/memtrim"
+	"github.com/sluice-proxy/sluice/internal/readiness"
 )
 
 // Metrics is one process's registry. Tests create their own so that several
@@ -147,7 +148,10 @@ func New() *Metrics {
 			func() float64 { return float64(memtrim.Trims()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sluice_memory_trimmed_bytes_total",
 			Help: "Bytes of heap those trims returned to the system."},
-			func() float64 { return float64(memtrim.Trimmed()) }))
+			func() float64 { return float64(memtrim.Trimmed()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_connections_waiting",
+			Help: "Idle client connections whose socket waits in the readiness poller, holding no goroutine or buffer (all listeners)."},
+			func() float64 { return float64(readiness.DefaultWaiting()) }))
 	return m
 }
 

@@ -22,6 +22,7 @@ package readiness
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -50,6 +51,7 @@ type Registration struct {
 var (
 	defaultOnce   sync.Once
 	defaultPoller *Poller
+	defaultLive   atomic.Pointer[Poller] // set once Default started one
 )
 
 // Default is the process-wide Poller, started on first use; nil when this
@@ -59,9 +61,19 @@ func Default() *Poller {
 		p, err := New()
 		if err == nil {
 			defaultPoller = p
+			defaultLive.Store(p)
 		}
 	})
 	return defaultPoller
+}
+
+// DefaultWaiting is the number of sockets registered with the default
+// Poller (idle connections), without starting it: 0 before first use.
+func DefaultWaiting() int {
+	if p := defaultLive.Load(); p != nil {
+		return p.Waiting()
+	}
+	return 0
 }
 
 // Register prepares rc's socket to be waited for; ready is what runs
