@@ -3,7 +3,6 @@ package e2e
 import (
 	"crypto/tls"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -89,77 +88,6 @@ func settledGoroutines() int {
 			break
 		}
 		n = m
-	}
-	return n
-}
-
-// TestTrickledTLSRecordHoldsNoGoroutine: a client that sends part of a
-// TLS record and stops (a slow loris below the HTTP/2 layer) must not hold
-// the goroutine that reads for it: crypto/tls would wait for the rest of
-// the record, so that read is bounded, and the socket goes back to the
-// poller with the partial record buffered.
-func TestTrickledTLSRecordHoldsNoGoroutine(t *testing.T) {
-	be := StartBackend(t, nil)
-	s := startH2(t, be.Addr, "off", nil)
-	dial := func() *tls.Conn {
-		nc, err := tls.Dial("tcp", s.tls, &tls.Config{RootCAs: s.cert.Pool, ServerName: "localhost", NextProtos: []string{"h2"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := newRawH2(t, nc)
-		c.headers(1, true, ":method", "GET", ":scheme", "https", ":authority", "localhost", ":path", "/")
-		if status, _, _ := c.waitStream(1); status != "200" {
-			t.Fatalf("status %q", status)
-		}
-		return nc
-	}
-	dial()
-	const n = 50
-	var conns []*tls.Conn
-	for range n {
-		conns = append(conns, dial())
-	}
-	// Let sluice read everything before and go back to waiting, so the
-	// partial records arrive alone and wake a read.
-	time.Sleep(200 * time.Millisecond)
-	for _, nc := range conns {
-		// An application-data record header announcing 64 bytes, and
-		// 10 of them.
-		partial := append([]byte{0x17, 0x03, 0x03, 0x00, 0x40}, make([]byte, 10)...)
-		if _, err := nc.NetConn().Write(partial); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// No goroutine may stay inside a TLS read waiting for the rest of a
-	// record; the bound is 100 ms.
-	var blocked int
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		time.Sleep(200 * time.Millisecond)
-		if blocked = goroutinesIn("crypto/tls.(*Conn).readRecordOrCCS"); blocked == 0 || time.Now().After(deadline) {
-			break
-		}
-	}
-	if blocked > 0 {
-		t.Errorf("%d goroutines wait inside a TLS read for partial records (%d sent)", blocked, n)
-	}
-}
-
-// goroutinesIn counts the goroutines whose stack has fn.
-func goroutinesIn(fn string) int {
-	buf := make([]byte, 1<<20)
-	for {
-		m := runtime.Stack(buf, true)
-		if m < len(buf) {
-			buf = buf[:m]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	n := 0
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, fn) {
-			n++
-		}
 	}
 	return n
 }

@@ -17,13 +17,12 @@ import (
 // session arms its registration when read reports the socket drained);
 // otherwise wait blocks a goroutine. Plain TCP: wait peeks at the socket
 // without blocking and, when nothing is there, asks Go's poller to wait;
-// a read that does not fill the buffer means the socket is empty again.
-// TLS: the wait is on the socket under the TLS layer, so what crypto/tls
-// already read ahead must be consumed first: after the first read of a
-// burst (bounded by partialRecordWait), reads run with an expired
-// deadline until they time out, which crypto/tls treats as a temporary
-// error and which costs no system call. Connections of other types
-// (in-memory pipes in tests) simply read.
+// a read that does not fill the buffer means the socket is empty again. TLS: the wait is on the socket under
+// the TLS layer, so what crypto/tls already read ahead must be consumed
+// first: after the first (blocking) read of a burst, reads run with an
+// expired deadline until they time out, which crypto/tls treats as a
+// temporary error and which costs no system call. Connections of other
+// types (in-memory pipes in tests) simply read.
 type readWaiter struct {
 	conn net.Conn
 	raw  syscall.RawConn // nil: no readiness wait possible
@@ -60,11 +59,6 @@ func (w *readWaiter) wait() error {
 	if w.peek == nil {
 		w.peek = w.peekReady
 	}
-	if w.tls {
-		// The socket under TLS shares the TLS reads' deadline, which
-		// the last read left expired or near.
-		w.conn.SetReadDeadline(time.Time{})
-	}
 	return w.raw.Read(w.peek)
 }
 
@@ -88,35 +82,23 @@ func (w *readWaiter) read(p []byte) (int, error) {
 		}
 		return n, err
 	}
+	n, err := w.conn.Read(p)
 	if !w.draining {
-		// The first read after a wait. The socket has bytes, but maybe
-		// only part of a record, and crypto/tls waits for the rest: a
-		// client trickling a record byte by byte would hold this
-		// goroutine (a pooled one, with a grown stack) for as long as
-		// it likes. So the read is bounded; on timeout the partial
-		// record stays in crypto/tls's buffer, and the wait resumes.
-		w.conn.SetReadDeadline(time.Now().Add(partialRecordWait))
-		n, err := w.conn.Read(p)
+		// The blocking read after a wait: TLS may have read more records
+		// than it returned; drain them next.
 		if err == nil {
-			// TLS may have read more records than it returned; drain
-			// them next.
 			w.draining = true
 			w.conn.SetReadDeadline(expired)
-		} else if n == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
-			return 0, errDrained
 		}
 		return n, err
 	}
-	n, err := w.conn.Read(p)
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		w.draining = false
+		w.conn.SetReadDeadline(time.Time{})
 		return n, errDrained
 	}
 	return n, err
 }
-
-// partialRecordWait bounds a TLS read after a wait (see read).
-const partialRecordWait = 100 * time.Millisecond
 
 // rawConnOf is the socket under c (under its TLS layer), or nil when c
 // has none (an in-memory pipe).
