@@ -145,13 +145,6 @@ func (p *Pool[J]) Idle() int {
 	return len(p.idle)
 }
 
-// armedForTrim reports whether the trim timer is pending (tests).
-func (p *Pool[J]) armedForTrim() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.armed
-}
-
 var funcs = Pool[func()]{Do: func(f func()) { f() }}
 
 // Go runs f on a parked goroutine of a process-wide pool, or a new one.

@@ -105,3 +105,10 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// armedForTrim reports whether the trim timer is pending.
+func (p *Pool[J]) armedForTrim() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.armed
+}

@@ -58,13 +58,11 @@ type h1Session struct {
 	// poller. park is parkRunning or parkParked; whoever moves it from
 	// parked to running (readable socket, idle timer, drain, kill)
 	// resumes the session.
-	park       atomic.Int32
-	parkable   int8                    // 0 not yet known, 1 yes, -1 no (mayPark)
-	raw        syscall.RawConn         // the socket, when parkable
-	reg        *readiness.Registration // nil until the first park
-	idleTimer  *time.Timer             // closes a parked session at the idle timeout
-	readableFn func()                  // s.onReadable, made once
-	finishFn   func()                  // s.finishParked, made once
+	park      atomic.Int32
+	parkable  int8                    // 0 not yet known, 1 yes, -1 no (mayPark)
+	raw       syscall.RawConn         // the socket, when parkable
+	reg       *readiness.Registration // nil until the first park
+	idleTimer *time.Timer             // closes a parked session at the idle timeout
 }
 
 // h1Response is the state of the response being written.

@@ -43,7 +43,7 @@ type parkOutcome uint8
 const (
 	parked     parkOutcome = iota // the session is parked: its goroutine must return
 	parkClosed                    // the connection failed or is closing
-	parkNot                       // parking is not possible: read as usual
+	parkNot                       // a drain is pending: the loop closes instead
 )
 
 // fieldSlices holds the header slices of parked sessions.
@@ -70,8 +70,8 @@ func (s *h1Session) tryPark() parkOutcome {
 	if s.drainReq.Load() {
 		return parkNot
 	}
-	if s.reg == nil && !s.setUpParking() {
-		return parkNot
+	if s.reg == nil {
+		s.setUpParking()
 	}
 	s.giveBackBuffers()
 	s.idleTimer.Reset(s.env.Limits.FrontTimeout - parkAfter)
@@ -100,16 +100,10 @@ func (s *h1Session) unpark() parkOutcome {
 }
 
 // setUpParking registers the connection with the readiness poller, at
-// its first park; false when it cannot park (no poller, no socket).
-func (s *h1Session) setUpParking() bool {
-	if !s.mayPark() {
-		return false
-	}
-	s.readableFn = s.onReadable
-	s.finishFn = s.finishParked
+// its first park (mayPark said it can).
+func (s *h1Session) setUpParking() {
 	s.idleTimer = newStoppedTimer(s.finishParkedIfStill)
-	s.reg = readiness.Default().Register(s.raw, s.readableFn)
-	return true
+	s.reg = readiness.Default().Register(s.raw, s.onReadable)
 }
 
 // wake closes a parked session from another goroutine (drain, kill);
@@ -118,7 +112,7 @@ func (s *h1Session) wake() bool {
 	if s.reg == nil || !s.park.CompareAndSwap(parkParked, parkRunning) {
 		return false
 	}
-	gopool.Go(s.finishFn)
+	gopool.Go(s.finish) // drain and kill are rare: the method value may allocate
 	return true
 }
 
@@ -140,9 +134,6 @@ func (s *h1Session) finishParkedIfStill() {
 		s.finish()
 	}
 }
-
-// finishParked closes a session a waker took from parked.
-func (s *h1Session) finishParked() { s.finish() }
 
 // newStoppedTimer is a timer that runs f when Reset and not stopped.
 func newStoppedTimer(f func()) *time.Timer {

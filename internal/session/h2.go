@@ -46,7 +46,6 @@ type h2Session struct {
 	inflight chan struct{} // read buffers handed to the owner and not yet returned (cap 2)
 	rw       *readWaiter
 	reg      *readiness.Registration // nil: a reader goroutine waits instead
-	readFn   func()                  // s.readReady, made once: a fresh method value per wake would allocate
 	events   []event
 
 	pending  []*h2Stream // opened in the current read batch, not linked yet
@@ -427,12 +426,11 @@ func (s *h2Session) startReading() {
 		go s.reader()
 		return
 	}
-	s.readFn = s.readReady
-	s.reg = p.Register(s.rw.raw, s.readFn)
+	s.reg = p.Register(s.rw.raw, s.readReady) // the poller keeps the one method value
 	if s.rw.draining {
 		// TLS: the client's first records may have come with the
 		// handshake, already read into crypto/tls's buffer.
-		gopool.Go(s.readFn)
+		gopool.Go(s.readReady)
 		return
 	}
 	s.arm()
