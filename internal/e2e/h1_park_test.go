@@ -3,7 +3,6 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"testing"
 	"time"
 
@@ -23,12 +22,8 @@ func TestIdleH1ConnectionsPark(t *testing.T) {
 	const perListener = 100
 
 	dialTLS := func() *Conn {
-		nc, err := tls.Dial("tcp", s.tls, &tls.Config{RootCAs: s.cert.Pool, ServerName: "localhost", NextProtos: []string{"http/1.1"}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		nc := s.dialTLS(t, "http/1.1")
 		nc.SetDeadline(time.Now().Add(20 * time.Second))
-		t.Cleanup(func() { nc.Close() })
 		return &Conn{Conn: nc, R: bufio.NewReader(nc), t: t}
 	}
 	ask := func(c *Conn) {

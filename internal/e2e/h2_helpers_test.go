@@ -65,6 +65,18 @@ func startH2(t testing.TB, beAddr, accessLog string, tweak func(*config.Config))
 	return &h2Setup{Sluice: s, cert: cert, h2c: s.Addr("@L1@"), tls: s.Addr("@L2@")}
 }
 
+// dialTLS opens a TLS connection to the TLS listener as localhost,
+// offering one ALPN protocol, and closes it when the test ends.
+func (s *h2Setup) dialTLS(t testing.TB, alpn string) *tls.Conn {
+	t.Helper()
+	nc, err := tls.Dial("tcp", s.tls, &tls.Config{RootCAs: s.cert.Pool, ServerName: "localhost", NextProtos: []string{alpn}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return nc
+}
+
 // h2Client is Go's http2 Transport on one connection to sluice, counting
 // the connections it dials.
 type h2Client struct {

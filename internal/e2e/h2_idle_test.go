@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"crypto/tls"
 	"runtime"
 	"testing"
 	"time"
@@ -20,13 +19,7 @@ func TestIdleH2ConnectionsHoldNoGoroutine(t *testing.T) {
 	s := startH2(t, be.Addr, "off", nil)
 	const perListener = 100
 
-	dialTLS := func() *rawH2 {
-		nc, err := tls.Dial("tcp", s.tls, &tls.Config{RootCAs: s.cert.Pool, ServerName: "localhost", NextProtos: []string{"h2"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return newRawH2(t, nc)
-	}
+	dialTLS := func() *rawH2 { return newRawH2(t, s.dialTLS(t, "h2")) }
 	ask := func(c *rawH2, id uint32) {
 		t.Helper()
 		c.headers(id, true, ":method", "GET", ":scheme", "https", ":authority", "localhost", ":path", "/idle")

@@ -285,14 +285,7 @@ func runSim(seed int64, trace bool) *simResult {
 		cl = r.h1b.cl
 		hooks.startExchange, hooks.endExchanges = r.h1b.start, r.h1b.endAll
 	}
-	table, err := router.Build([]router.Rule[*backend.Cluster]{{Hostname: "sim.test", Path: "/", Target: cl}})
-	if err != nil {
-		panic(err)
-	}
-	env := NewEnv(Env{Listener: "sim", Clock: r.clock, Metrics: simMetrics, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Limits: Limits{BackTimeout: 30 * time.Second}})
-	env.Routes.Store(table)
-	env.sim = hooks
+	env := newSimEnv(r.clock, cl, hooks)
 	r.env = env
 	r.s = env.newH2Session(ConnInfo{Conn: r.conn, ClientIP: []byte("192.0.2.1"), Client: "192.0.2.1:1"}, false)
 	r.inv = h2.NewInvariantChecker(r.s.conn, func(msg string) { r.fail("engine %s", msg) })
@@ -571,4 +564,18 @@ func (r *simRun) finalChecks() {
 		r.h1b.windDown()
 	}
 	r.chunksFreed()
+}
+
+// newSimEnv is the Env simulated sessions run in: the simulator's clock
+// and hooks, and one route (sim.test/) to cl.
+func newSimEnv(clock Clock, cl *backend.Cluster, hooks *simHooks) *Env {
+	table, err := router.Build([]router.Rule[*backend.Cluster]{{Hostname: "sim.test", Path: "/", Target: cl}})
+	if err != nil {
+		panic(err)
+	}
+	env := NewEnv(Env{Listener: "sim", Clock: clock, Metrics: simMetrics, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Limits: Limits{BackTimeout: 30 * time.Second}})
+	env.Routes.Store(table)
+	env.sim = hooks
+	return env
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"strconv"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/sluice-proxy/sluice/internal/backend"
 	"github.com/sluice-proxy/sluice/internal/h1"
-	"github.com/sluice-proxy/sluice/internal/router"
 )
 
 // The HTTP/1.1 front in the simulator (docs/testing.md): the real
@@ -655,14 +653,7 @@ func runSimH1(seed int64, trace, capture bool) *simResult {
 		r.client.noHead = true
 		cl = r.h2b.cl
 	}
-	table, err := router.Build([]router.Rule[*backend.Cluster]{{Hostname: "sim.test", Path: "/", Target: cl}})
-	if err != nil {
-		panic(err)
-	}
-	env := NewEnv(Env{Listener: "sim", Clock: r.clock, Metrics: simMetrics, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Limits: Limits{BackTimeout: 30 * time.Second}})
-	env.Routes.Store(table)
-	env.sim = &simHooks{} // a plain close at the end, no lingering on real time
+	env := newSimEnv(r.clock, cl, &simHooks{}) // a plain close at the end, no lingering on real time
 	if r.h2b != nil {
 		env.sim.roundTrip = r.h2RoundTrip
 	}
